@@ -1,0 +1,30 @@
+"""crm_metrics: Polars-native customer metrics.
+
+Import it as ``import crm_metrics as cm``.
+"""
+
+from __future__ import annotations
+
+from crm_metrics import datasets, schemas
+from crm_metrics.data import CRMData
+from crm_metrics.exceptions import (
+    ConvergenceError,
+    CrmMetricsError,
+    DataLoadError,
+    OrphanRowsWarning,
+    ValidationError,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CRMData",
+    "ConvergenceError",
+    "CrmMetricsError",
+    "DataLoadError",
+    "OrphanRowsWarning",
+    "ValidationError",
+    "__version__",
+    "datasets",
+    "schemas",
+]
