@@ -6,12 +6,14 @@ Import it as ``import crm_metrics as cm``.
 from __future__ import annotations
 
 from crm_metrics import datasets, schemas
+from crm_metrics._validation import validate
 from crm_metrics.data import CRMData
 from crm_metrics.exceptions import (
     ConvergenceError,
     CrmMetricsError,
     DataLoadError,
     OrphanRowsWarning,
+    UnknownTableError,
     ValidationError,
 )
 
@@ -23,8 +25,10 @@ __all__ = [
     "CrmMetricsError",
     "DataLoadError",
     "OrphanRowsWarning",
+    "UnknownTableError",
     "ValidationError",
     "__version__",
     "datasets",
     "schemas",
+    "validate",
 ]

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from crm_metrics.exceptions import UnknownTableError
 from crm_metrics.typing import TABLE_NAMES, TableName
 
 if TYPE_CHECKING:
@@ -61,14 +62,14 @@ web_sessions, campaign_stats : polars.DataFrame or None
             yield name, frame
 
     def __getitem__(self, name: str) -> pl.DataFrame:
-        """Return the table ``name``; ``KeyError`` when it is absent or unknown."""
+        """Return the table ``name``; :class:`~crm_metrics.UnknownTableError` if absent."""
         if name not in TABLE_NAMES:
             msg = (
                 f"Unknown table {name!r}.\n"
                 f"Expected one of: {', '.join(TABLE_NAMES)}.\n"
                 "Hint: table names are lower case, with underscores."
             )
-            raise KeyError(msg)
+            raise UnknownTableError(msg)
         frame: pl.DataFrame | None = getattr(self, name)
         if frame is None:
             msg = (
@@ -76,7 +77,7 @@ web_sessions, campaign_stats : polars.DataFrame or None
                 f"{', '.join(self.table_names) or 'no tables'}.\n"
                 f"Hint: pass it as CRMData({name}=...) or add {name}.parquet to the folder."
             )
-            raise KeyError(msg)
+            raise UnknownTableError(msg)
         return frame
 
     def replace(self, **tables: pl.DataFrame | None) -> CRMData:

@@ -17,6 +17,7 @@ __all__ = [
     "CrmMetricsError",
     "DataLoadError",
     "OrphanRowsWarning",
+    "UnknownTableError",
     "ValidationError",
 ]
 
@@ -41,6 +42,14 @@ class ValidationError(CrmMetricsError, ValueError):
     def __init__(self, message: str, failures: pl.DataFrame) -> None:
         super().__init__(message)
         self.failures = failures
+
+
+class UnknownTableError(CrmMetricsError, KeyError):
+    """A table name that is not in the data model, or not in a bundle."""
+
+    def __str__(self) -> str:
+        # KeyError would show the repr of the message, newlines escaped.
+        return str(self.args[0]) if self.args else ""
 
 
 class DataLoadError(CrmMetricsError, OSError):
