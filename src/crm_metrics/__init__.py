@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from crm_metrics import datasets, schemas
 from crm_metrics._validation import validate
-from crm_metrics.data import CRMData
+from crm_metrics.data import CRMData, load
 from crm_metrics.exceptions import (
+    ArgumentError,
     ConvergenceError,
     CrmMetricsError,
     DataLoadError,
@@ -20,6 +21,7 @@ from crm_metrics.exceptions import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "ArgumentError",
     "CRMData",
     "ConvergenceError",
     "CrmMetricsError",
@@ -29,6 +31,7 @@ __all__ = [
     "ValidationError",
     "__version__",
     "datasets",
+    "load",
     "schemas",
     "validate",
 ]

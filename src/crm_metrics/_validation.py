@@ -67,11 +67,16 @@ _HINTS: dict[str, str] = {
         "pl.col(c).dt.convert_time_zone('UTC')."
     ),
     "same_currency": "convert every table's money to one currency.",
+    "same_id_dtype": "give customer_id one dtype (Int64 or String) in every table.",
     "customer_exists": (
         "add the missing customers to the customers table, drop those rows, "
         "or load with orphans='warn' to keep them."
     ),
     "frame_type": "convert with pl.from_pandas(df) or pl.from_arrow(table).",
+    "parse": (
+        "values that do not parse were found: fix them, or give the format, e.g. "
+        "cm.load(path, formats={'orders': {'ordered_at': '%d/%m/%Y'}})."
+    ),
 }
 
 
@@ -84,6 +89,8 @@ def _hint_key(check: str) -> str:
         return "single_value"
     if " >= " in check:
         return "order"
+    if check.startswith("parse("):
+        return "parse"
     if check.startswith(("in_range", "greater_than", "less_than", "isin")):
         return "range"
     return check
@@ -166,7 +173,7 @@ def datetime_zones(schema: pl.Schema) -> dict[str, str]:
     }
 
 
-def _zone_failures(zones: Mapping[tuple[str, str], str]) -> list[_Failure]:
+def zone_failures(zones: Mapping[tuple[str, str], str]) -> list[_Failure]:
     """One failure per (table, column) when the columns do not share a zone."""
     if len(set(zones.values())) <= 1:
         return []
@@ -207,6 +214,11 @@ def _schema_for(table: TableName, columns: tuple[str, ...] | None) -> DataFrameS
     return restricted
 
 
+def rows_label(n: int) -> str:
+    """``'1 row'``, ``'2 rows'``."""
+    return f"{n:,} row{'s' if n != 1 else ''}"
+
+
 def _text(value: object) -> str:
     return "null" if value is None else str(value)
 
@@ -233,7 +245,7 @@ def _duplicate_failure(
         .sort(["n", "key"], descending=[True, False], nulls_last=True)
         .collect(engine="in-memory")
     )
-    examples = [f"{k!r} ({n} rows)" for k, n in dupes.head(MAX_EXAMPLES).iter_rows()]
+    examples = [f"{k!r} ({rows_label(n)})" for k, n in dupes.head(MAX_EXAMPLES).iter_rows()]
     return (table, columns[0], check, int(dupes["n"].sum()), examples)
 
 
@@ -248,7 +260,7 @@ def _mixed_values_failure(
         .sort(["n", "value"], descending=[True, False])
         .collect(engine="in-memory")
     )
-    examples = [f"{v!r} ({n} rows)" for v, n in counts.head(MAX_EXAMPLES).iter_rows()]
+    examples = [f"{v!r} ({rows_label(n)})" for v, n in counts.head(MAX_EXAMPLES).iter_rows()]
     # The rows that differ from the most common value.
     n_rows = int(counts["n"].sum() - counts["n"].max()) if counts.height else 0  # type: ignore[operator]
     return (table, column, check, n_rows, examples)
@@ -325,9 +337,7 @@ def table_failures(
     failures.extend(
         (table, name, "column_in_dataframe", None, ["column is missing"]) for name in missing
     )
-    failures.extend(
-        _zone_failures({(table, c): z for c, z in datetime_zones(frame_schema).items()})
-    )
+    failures.extend(zone_failures({(table, c): z for c, z in datetime_zones(frame_schema).items()}))
     level = ValidationDepth.SCHEMA_AND_DATA if depth == "data" else ValidationDepth.SCHEMA_ONLY
     try:
         with config_context(validation_depth=level):

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     import polars as pl
 
 __all__ = [
+    "ArgumentError",
     "ConvergenceError",
     "CrmMetricsError",
     "DataLoadError",
@@ -42,6 +43,10 @@ class ValidationError(CrmMetricsError, ValueError):
     def __init__(self, message: str, failures: pl.DataFrame) -> None:
         super().__init__(message)
         self.failures = failures
+
+
+class ArgumentError(CrmMetricsError, ValueError):
+    """An argument outside what a function accepts (an unknown option, a bad range)."""
 
 
 class UnknownTableError(CrmMetricsError, KeyError):
