@@ -154,6 +154,76 @@ web_sessions, campaign_stats : polars.DataFrame or None
         _validation.raise_failures(_bundle_failures(self, orphans))
         return self
 
+    def summary(self) -> pl.DataFrame:
+        """One row per table present: its size, customers, time span and money.
+
+        Returns
+        -------
+        polars.DataFrame
+            ``table`` (String), ``rows`` (Int64), ``customers`` (Int64: distinct
+            non-null ``customer_id``, null when the table has none), ``first_date``
+            and ``last_date`` (Date: the span of the table's main time column,
+            e.g. ``ordered_at``), ``total_amount`` (Float64: the sum of ``amount``
+            — net revenue for orders, spend for spend — null for other tables).
+
+        Examples
+        --------
+        >>> import polars as pl
+        >>> import crm_metrics as cm
+        >>> from datetime import date
+        >>> orders = pl.DataFrame(
+        ...     {
+        ...         "order_id": [1, 2, 3],
+        ...         "customer_id": [7, 7, 8],
+        ...         "ordered_at": [date(2024, 1, 1), date(2024, 3, 1), date(2024, 2, 1)],
+        ...         "amount": [10.0, -2.5, 4.0],
+        ...     }
+        ... )
+        >>> cm.CRMData(orders=orders).summary()
+        shape: (1, 6)
+        ┌────────┬──────┬───────────┬────────────┬────────────┬──────────────┐
+        │ table  ┆ rows ┆ customers ┆ first_date ┆ last_date  ┆ total_amount │
+        │ ---    ┆ ---  ┆ ---       ┆ ---        ┆ ---        ┆ ---          │
+        │ str    ┆ i64  ┆ i64       ┆ date       ┆ date       ┆ f64          │
+        ╞════════╪══════╪═══════════╪════════════╪════════════╪══════════════╡
+        │ orders ┆ 3    ┆ 2         ┆ 2024-01-01 ┆ 2024-03-01 ┆ 11.5         │
+        └────────┴──────┴───────────┴────────────┴────────────┴──────────────┘
+        """
+        rows = []
+        for name, frame in self.items():
+            columns = frame.columns
+            time = schemas.TIME_COLUMNS[name]
+            when = pl.col(time).dt.date() if time in columns else pl.lit(None, pl.Date)
+            rows.append(
+                frame.lazy().select(
+                    pl.lit(name).alias("table"),
+                    pl.len().cast(pl.Int64).alias("rows"),
+                    (
+                        pl.col("customer_id").drop_nulls().n_unique().cast(pl.Int64)
+                        if "customer_id" in columns
+                        else pl.lit(None, pl.Int64)
+                    ).alias("customers"),
+                    when.min().alias("first_date"),
+                    when.max().alias("last_date"),
+                    (
+                        pl.col("amount").cast(pl.Float64).sum()
+                        if "amount" in columns
+                        else pl.lit(None, pl.Float64)
+                    ).alias("total_amount"),
+                )
+            )
+        empty = pl.DataFrame(
+            schema={
+                "table": pl.String,
+                "rows": pl.Int64,
+                "customers": pl.Int64,
+                "first_date": pl.Date,
+                "last_date": pl.Date,
+                "total_amount": pl.Float64,
+            }
+        )
+        return pl.concat([empty, *pl.collect_all(rows)])  # in the data model's order
+
     def write(self, path: str | Path) -> list[Path]:
         """Write every table present to ``path/<table>.parquet``.
 

@@ -436,6 +436,19 @@ _MODELS: dict[TableName, type[pa.DataFrameModel]] = {
     "campaign_stats": CampaignStats,
 }
 
+TIME_COLUMNS: dict[TableName, str] = {
+    "customers": "acquired_at",
+    "orders": "ordered_at",
+    "spend": "spent_at",
+    "leads": "created_at",
+    "survey_responses": "responded_at",
+    "feedback": "created_at",
+    "subscriptions": "started_at",
+    "web_sessions": "started_at",
+    "campaign_stats": "date",
+}
+"""Each table's main event time (``acquired_at`` is optional in customers)."""
+
 CUSTOMER_KEYED: tuple[TableName, ...] = (
     "orders",
     "leads",
