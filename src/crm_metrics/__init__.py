@@ -17,6 +17,7 @@ from crm_metrics.exceptions import (
     UnknownTableError,
     ValidationError,
 )
+from crm_metrics.retention import churn_rate, customer_movements, retention_rate
 
 __version__ = "0.1.0"
 
@@ -30,8 +31,11 @@ __all__ = [
     "UnknownTableError",
     "ValidationError",
     "__version__",
+    "churn_rate",
+    "customer_movements",
     "datasets",
     "load",
+    "retention_rate",
     "schemas",
     "validate",
 ]

@@ -1,0 +1,128 @@
+"""What every public KPI function does at its boundary, and at its end."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, TypeVar, overload
+
+import polars as pl
+
+from crm_metrics import _validation, schemas
+from crm_metrics.exceptions import ArgumentError
+from crm_metrics.typing import TableName
+
+__all__ = ["Input", "check_zones", "finish", "group_keys", "prepare", "safe_ratio"]
+
+T = TypeVar("T", pl.DataFrame, pl.LazyFrame)
+
+
+class Input:
+    """A validated input: its lazy plan, whether it came eager, and its schema."""
+
+    __slots__ = ("eager", "frame", "schema", "table")
+
+    def __init__(self, frame: pl.LazyFrame, *, eager: bool, table: str) -> None:
+        self.frame = frame
+        self.eager = eager
+        self.table = table
+        self.schema = frame.collect_schema()
+
+
+def group_keys(group_by: str | Sequence[str] | None) -> list[str]:
+    """``group_by`` as a list of column names."""
+    if group_by is None:
+        return []
+    if isinstance(group_by, str):
+        return [group_by]
+    keys = list(group_by)
+    if not all(isinstance(k, str) for k in keys) or len(set(keys)) != len(keys):
+        msg = (
+            f"group_by={group_by!r} is not a list of distinct column names.\n"
+            "Hint: pass a column name or a list of them, e.g. group_by=['country', 'gender']."
+        )
+        raise ArgumentError(msg)
+    return keys
+
+
+def prepare(
+    frame: Any,
+    table: TableName,
+    *,
+    needs: Sequence[str],
+    keys: Sequence[str] = (),
+    reserved: Sequence[str] = (),
+) -> Input:
+    """Validate ``frame`` as ``table`` (only the columns ``needs``) at the boundary.
+
+    An eager frame has its data checked too; a LazyFrame only its schema
+    (columns, dtypes, time zones), since checking values means collecting it.
+    Group keys must exist, must not be personal data, and must not collide with
+    the output's own column names (``reserved``).
+    """
+    checked = _validation.as_frame_or_fail(frame, table)
+    eager = isinstance(checked, pl.DataFrame)
+    failures = _validation.table_failures(
+        checked, table, depth="data" if eager else "schema", columns=needs
+    )
+    _validation.raise_failures(failures)
+    lazy = checked.lazy()
+    names = lazy.collect_schema().names()
+    missing = [k for k in keys if k not in names]
+    if missing:
+        msg = (
+            f"group_by names columns that the {table} frame does not have: "
+            f"{', '.join(map(repr, missing))}.\n"
+            f"Its columns are: {', '.join(names)}.\n"
+            "Hint: join customer attributes first with "
+            "cm.with_customer_attributes(events, customers, [...])."
+        )
+        raise ArgumentError(msg)
+    private = [k for k in keys if k in schemas.pii_columns(table) or k in _ALWAYS_PII]
+    if private:
+        msg = (
+            f"group_by={list(keys)!r} includes personal data: {', '.join(map(repr, private))}.\n"
+            "KPI outputs never carry personal data.\n"
+            "Hint: segment by a non-identifying attribute (country, age band, channel)."
+        )
+        raise ArgumentError(msg)
+    clash = [k for k in keys if k in reserved]
+    if clash:
+        msg = (
+            f"group_by={list(keys)!r} uses names the output needs for itself: "
+            f"{', '.join(map(repr, clash))}.\n"
+            "Hint: rename that column before grouping by it."
+        )
+        raise ArgumentError(msg)
+    return Input(lazy, eager=eager, table=table)
+
+
+_ALWAYS_PII = frozenset({"name", "email", "phone", "address", "comment", "text"})
+
+
+def check_zones(*inputs: tuple[Input, Sequence[str]]) -> None:
+    """All the given datetime columns of one call: naive, or one shared zone."""
+    zones: dict[tuple[str, str], str] = {}
+    for data, columns in inputs:
+        for column in columns:
+            dtype = data.schema.get(column)
+            if isinstance(dtype, pl.Datetime):
+                zones[(data.table, column)] = dtype.time_zone or "naive"
+    _validation.raise_failures(_validation.zone_failures(zones))
+
+
+@overload
+def finish(plan: pl.LazyFrame, like: pl.DataFrame) -> pl.DataFrame: ...
+@overload
+def finish(plan: pl.LazyFrame, like: pl.LazyFrame) -> pl.LazyFrame: ...
+def finish(plan: pl.LazyFrame, like: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame | pl.LazyFrame:
+    """Collect once when the caller passed an eager frame (``like``); stay lazy otherwise."""
+    return plan.collect() if isinstance(like, pl.DataFrame) else plan
+
+
+def safe_ratio(numerator: pl.Expr, denominator: pl.Expr) -> pl.Expr:
+    """``numerator / denominator`` as Float64, null when the denominator is 0 or null."""
+    return (
+        pl.when(denominator != 0)
+        .then(numerator.cast(pl.Float64) / denominator.cast(pl.Float64))
+        .otherwise(None)
+    )

@@ -1,0 +1,1 @@
+"""Private lazy-plan builders: the hot path. Inputs are trusted (validated by callers)."""
