@@ -18,6 +18,12 @@ from crm_metrics.exceptions import (
     ValidationError,
 )
 from crm_metrics.retention import churn_rate, customer_movements, retention_rate
+from crm_metrics.revenue import (
+    average_order_value,
+    average_revenue_per_customer,
+    purchase_frequency,
+    revenue_growth_rate,
+)
 
 __version__ = "0.1.0"
 
@@ -31,11 +37,15 @@ __all__ = [
     "UnknownTableError",
     "ValidationError",
     "__version__",
+    "average_order_value",
+    "average_revenue_per_customer",
     "churn_rate",
     "customer_movements",
     "datasets",
     "load",
+    "purchase_frequency",
     "retention_rate",
+    "revenue_growth_rate",
     "schemas",
     "validate",
 ]

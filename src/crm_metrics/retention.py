@@ -9,6 +9,7 @@ import polars as pl
 
 from crm_metrics import _api
 from crm_metrics._engine.activity import activity_runs, movement_counts
+from crm_metrics._engine.grid import period_span
 from crm_metrics._engine.periods import horizon, parse_duration, parse_every
 
 if TYPE_CHECKING:
@@ -61,16 +62,7 @@ def _movements_plan(
         every=period,
         inactive_after=window,
     )
-    span = observed.select(
-        period.number(ts.min()).alias("_first"),
-        period.number(hz.last_day).alias("_last"),
-        hz.bound.alias("_bound"),
-    )
-    periods = (
-        span.select(pl.int_ranges("_first", pl.col("_last") + 1).alias("j"), "_bound")
-        .explode("j")
-        .drop_nulls("j")
-    )
+    periods = period_span(observed, ts=_TS, every=period, hz=hz)
     grid = observed.select(keys).unique().join(periods, how="cross") if keys else periods
     counts = movement_counts(runs, grid.drop("_bound"), keys=keys)
     start = period.start_of(pl.col("j"))
