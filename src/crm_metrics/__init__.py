@@ -17,6 +17,7 @@ from crm_metrics.exceptions import (
     UnknownTableError,
     ValidationError,
 )
+from crm_metrics.feedback import SmallSampleWarning, net_promoter_score
 from crm_metrics.retention import churn_rate, customer_movements, retention_rate
 from crm_metrics.revenue import (
     average_order_value,
@@ -34,6 +35,7 @@ __all__ = [
     "CrmMetricsError",
     "DataLoadError",
     "OrphanRowsWarning",
+    "SmallSampleWarning",
     "UnknownTableError",
     "ValidationError",
     "__version__",
@@ -43,6 +45,7 @@ __all__ = [
     "customer_movements",
     "datasets",
     "load",
+    "net_promoter_score",
     "purchase_frequency",
     "retention_rate",
     "revenue_growth_rate",

@@ -44,7 +44,7 @@ def _movements_plan(
     """The lazy plan of :func:`customer_movements` (unsorted, all columns)."""
     period = parse_every(every)
     window = parse_duration(inactive_after, name="inactive_after")
-    keys = _api.group_keys(group_by)
+    keys: list[str] = _api.group_keys(group_by)
     data = _api.prepare(
         orders,
         "orders",

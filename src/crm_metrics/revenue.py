@@ -40,7 +40,7 @@ def _revenue_plan(
 ) -> tuple[pl.LazyFrame, list[str], Every]:
     """Revenue, purchases and buying customers per (period, group), dense."""
     period = parse_every(every)
-    keys = _api.group_keys(group_by)
+    keys: list[str] = _api.group_keys(group_by)
     data = _api.prepare(
         orders,
         "orders",
