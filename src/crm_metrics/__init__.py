@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from crm_metrics import datasets, schemas
 from crm_metrics._validation import validate
+from crm_metrics.acquisition import customer_acquisition_cost, lead_conversion_rate
 from crm_metrics.data import CRMData, load
 from crm_metrics.exceptions import (
     ArgumentError,
@@ -42,8 +43,10 @@ __all__ = [
     "average_order_value",
     "average_revenue_per_customer",
     "churn_rate",
+    "customer_acquisition_cost",
     "customer_movements",
     "datasets",
+    "lead_conversion_rate",
     "load",
     "net_promoter_score",
     "purchase_frequency",

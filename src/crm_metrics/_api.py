@@ -11,7 +11,15 @@ from crm_metrics import _validation, schemas
 from crm_metrics.exceptions import ArgumentError
 from crm_metrics.typing import TableName
 
-__all__ = ["Input", "check_zones", "finish", "group_keys", "prepare", "safe_ratio"]
+__all__ = [
+    "Input",
+    "as_dtype",
+    "check_zones",
+    "finish",
+    "group_keys",
+    "prepare",
+    "safe_ratio",
+]
 
 T = TypeVar("T", pl.DataFrame, pl.LazyFrame)
 
@@ -117,6 +125,23 @@ def finish(plan: pl.LazyFrame, like: pl.LazyFrame) -> pl.LazyFrame: ...
 def finish(plan: pl.LazyFrame, like: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame | pl.LazyFrame:
     """Collect once when the caller passed an eager frame (``like``); stay lazy otherwise."""
     return plan.collect() if isinstance(like, pl.DataFrame) else plan
+
+
+def as_dtype(expr: pl.Expr, source: pl.DataType, target: pl.DataType) -> pl.Expr:
+    """A Date or Datetime expression in another of the two (local dates, local midnights)."""
+    if source == target:
+        return expr
+    if target == pl.Date:
+        return expr.dt.date()
+    assert isinstance(target, pl.Datetime)
+    if source == pl.Date:
+        out = expr.cast(pl.Datetime(target.time_unit or "us"))
+        if target.time_zone is not None:
+            out = out.dt.replace_time_zone(
+                target.time_zone, ambiguous="earliest", non_existent="null"
+            )
+        return out
+    return expr.cast(target)  # another unit, same zone (zones were checked to agree)
 
 
 def safe_ratio(numerator: pl.Expr, denominator: pl.Expr) -> pl.Expr:

@@ -45,11 +45,13 @@ def dense_periods(
     aggs: Sequence[pl.Expr],
     zeros: Mapping[str, int | float],
     periods: pl.LazyFrame | None = None,
+    keep_bound: bool = False,
 ) -> pl.LazyFrame:
     """``aggs`` per (keys, period), with every period of the span and every group.
 
     Returns ``period_start`` (Date), ``keys``, ``j`` (the period number), the
-    aggregates (``zeros`` fills periods without rows) and ``is_complete``.
+    aggregates (``zeros`` fills periods without rows) and ``is_complete``
+    (and ``_bound``, the end of observation, with ``keep_bound``).
     """
     keys = list(keys)
     if periods is None:
@@ -65,5 +67,5 @@ def dense_periods(
             start.alias("period_start"),
             (hz.at_midnight(every.end(start)) <= pl.col("_bound")).alias("is_complete"),
         )
-        .drop("_bound")
+        .drop([] if keep_bound else ["_bound"])
     )

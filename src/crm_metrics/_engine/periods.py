@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Literal
 
 import polars as pl
@@ -146,30 +146,48 @@ class Horizon:
         return out
 
 
-def horizon(ts: str, dtype: pl.DataType, as_of: date | datetime | None) -> Horizon:
+def horizon(
+    ts: str,
+    dtype: pl.DataType,
+    as_of: date | datetime | pl.Expr | None,
+    *,
+    latest: pl.Expr | None = None,
+) -> Horizon:
     """The :class:`Horizon` of ``as_of`` for timestamps in column ``ts``.
 
-    ``as_of=None`` means the latest timestamp in the data (computed in the plan).
-    A ``date`` means the whole of that day is observed. A naive ``datetime`` is
-    read as wall time in the column's zone; an aware one is converted to it.
+    ``as_of=None`` means the latest timestamp in the data (computed in the plan):
+    ``pl.col(ts).max()``, or ``latest`` (same dtype) when the data has more than
+    one event column.
+    A ``date``, or an expression giving a Date, means the whole of that day is
+    observed. A naive ``datetime`` is read as wall time in the column's zone; an
+    aware one is converted to it.
     """
     col = pl.col(ts)
+    newest = col.max() if latest is None else latest
+    if isinstance(as_of, pl.Expr):
+        day = as_of
+    elif isinstance(as_of, datetime) or as_of is None:
+        day = None
+    else:
+        day = pl.lit(as_of, pl.Date)
     if dtype == pl.Date:
-        if as_of is None:
-            last: pl.Expr = col.max()
-        else:
-            day = as_of.date() if isinstance(as_of, datetime) else as_of
-            last = pl.lit(day, pl.Date)
+        last: pl.Expr = (
+            newest
+            if as_of is None
+            else day
+            if day is not None
+            else pl.lit(as_of.date() if isinstance(as_of, datetime) else as_of, pl.Date)
+        )
         return Horizon(last.dt.offset_by("1d"), inclusive=False, last_day=last, dtype=dtype)
     if not isinstance(dtype, pl.Datetime):  # pragma: no cover - validated before
         msg = f"column {ts!r} is {dtype}, not a Date or Datetime"
         raise ArgumentError(msg)
     zone = dtype.time_zone
     if as_of is None:
-        bound = col.max()
+        bound = newest
         return Horizon(bound, inclusive=True, last_day=bound.dt.date(), dtype=dtype)
     if isinstance(as_of, datetime):
-        value = pl.lit(as_of.replace(tzinfo=None) if as_of.tzinfo is None else as_of)
+        value = pl.lit(as_of)
         if as_of.tzinfo is None:
             bound = value.cast(pl.Datetime(dtype.time_unit or "us"))
             if zone is not None:
@@ -181,7 +199,7 @@ def horizon(ts: str, dtype: pl.DataType, as_of: date | datetime | None) -> Horiz
             if zone is None:
                 bound = bound.dt.replace_time_zone(None)
         return Horizon(bound, inclusive=True, last_day=bound.dt.date(), dtype=dtype)
-    day_lit = pl.lit(as_of, pl.Date)
-    midnight = Horizon(pl.lit(None), inclusive=False, last_day=day_lit, dtype=dtype)
-    bound = midnight.at_midnight(pl.lit(as_of + timedelta(days=1), pl.Date))
-    return Horizon(bound, inclusive=False, last_day=day_lit, dtype=dtype)
+    assert day is not None
+    whole_day = Horizon(pl.lit(None), inclusive=False, last_day=day, dtype=dtype)
+    bound = whole_day.at_midnight(day.dt.offset_by("1d"))
+    return Horizon(bound, inclusive=False, last_day=day, dtype=dtype)
