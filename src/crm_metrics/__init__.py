@@ -26,6 +26,7 @@ from crm_metrics.revenue import (
     purchase_frequency,
     revenue_growth_rate,
 )
+from crm_metrics.value import cac_payback_months, customer_lifetime_value, ltv_to_cac
 
 __version__ = "0.1.0"
 
@@ -42,12 +43,15 @@ __all__ = [
     "__version__",
     "average_order_value",
     "average_revenue_per_customer",
+    "cac_payback_months",
     "churn_rate",
     "customer_acquisition_cost",
+    "customer_lifetime_value",
     "customer_movements",
     "datasets",
     "lead_conversion_rate",
     "load",
+    "ltv_to_cac",
     "net_promoter_score",
     "purchase_frequency",
     "retention_rate",
