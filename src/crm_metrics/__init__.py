@@ -5,7 +5,7 @@ Import it as ``import crm_metrics as cm``.
 
 from __future__ import annotations
 
-from crm_metrics import datasets, schemas
+from crm_metrics import datasets, expr, schemas
 from crm_metrics._validation import validate
 from crm_metrics.acquisition import customer_acquisition_cost, lead_conversion_rate
 from crm_metrics.data import CRMData, load
@@ -26,6 +26,7 @@ from crm_metrics.revenue import (
     purchase_frequency,
     revenue_growth_rate,
 )
+from crm_metrics.segments import with_customer_attributes
 from crm_metrics.value import cac_payback_months, customer_lifetime_value, ltv_to_cac
 
 __version__ = "0.1.0"
@@ -49,6 +50,7 @@ __all__ = [
     "customer_lifetime_value",
     "customer_movements",
     "datasets",
+    "expr",
     "lead_conversion_rate",
     "load",
     "ltv_to_cac",
@@ -58,4 +60,5 @@ __all__ = [
     "revenue_growth_rate",
     "schemas",
     "validate",
+    "with_customer_attributes",
 ]
