@@ -2,8 +2,8 @@
 
 Each test builds a small valid frame with :func:`make`, breaks it in one known
 way, and asserts the exact ``failures`` frame: table, column, check, number of
-offending rows and examples. Known bugs of ``src/`` are pinned by strict xfail
-tests at the end (marked ``BUG:``).
+offending rows and examples. Bugs found in ``src/`` this way are pinned by the
+regression tests at the end.
 """
 
 from __future__ import annotations
@@ -342,38 +342,13 @@ WRONG = {
     "Boolean": pl.Series([1, 0, 1], dtype=pl.Int64),
 }
 
-# Columns where a wrong dtype also produces a spurious failure (see the BUG tests).
-SPURIOUS_ON_WRONG_DTYPE = {
-    ("customers", "age"),
-    ("customers", "income"),
-    ("spend", "amount"),
-    ("spend", "kind"),
-    ("leads", "created_at"),
-    ("leads", "converted_at"),
-    ("subscriptions", "started_at"),
-    ("subscriptions", "ended_at"),
-    ("subscriptions", "mrr"),
-    ("web_sessions", "duration_s"),
-}
-
 
 def _label(table: str, column: str) -> str:
     return str(cm.schemas.model(table).to_schema().columns[column].dtype)
 
 
 def _wrong_dtype_case(table: str, column: str) -> Any:
-    marks = []
-    if (table, column) in SPURIOUS_ON_WRONG_DTYPE:
-        marks.append(
-            pytest.mark.xfail(
-                strict=True,
-                reason=(
-                    "BUG: a wrong dtype in a column with a value or row check adds a second, "
-                    "spurious failure (a raw Polars error as example, or n_rows=0)"
-                ),
-            )
-        )
-    return pytest.param(table, column, marks=marks, id=f"{table}.{column}")
+    return pytest.param(table, column, id=f"{table}.{column}")
 
 
 @pytest.mark.parametrize(("table", "column"), [_wrong_dtype_case(*c) for c in ALL_COLUMNS])
@@ -386,16 +361,6 @@ def test_wrong_dtype_is_the_only_failure(table: str, column: str, to_kind: ToKin
         table,
         (table, column, f"dtype('{label}')", None, [f"got {wrong.dtype}"]),
     )
-
-
-@pytest.mark.parametrize(("table", "column"), sorted(SPURIOUS_ON_WRONG_DTYPE), ids=_case_id)
-def test_wrong_dtype_is_reported_where_checks_also_misfire(
-    table: str, column: str, to_kind: ToKind
-) -> None:
-    label = _label(table, column)
-    wrong = WRONG[label]
-    got = failures_of(to_kind(make(table, 3, **{column: wrong})), table)
-    assert (table, column, f"dtype('{label}')", None, [f"got {wrong.dtype}"]) in got.rows()
 
 
 def test_text_dates_get_the_parsing_hint(to_kind: ToKind) -> None:
@@ -501,20 +466,7 @@ def test_infinite_money(
 
 @pytest.mark.parametrize(
     ("table", "column"),
-    [
-        pytest.param(t, c, id=f"{t}.{c}")
-        if c != "age"
-        else pytest.param(
-            t,
-            c,
-            id=f"{t}.{c}",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="BUG: NaN age is also reported by in_range(0, 130) (NaN sorts above 130)",
-            ),
-        )
-        for t, c, _ in MONEY
-    ],
+    [pytest.param(t, c, id=f"{t}.{c}") for t, c, _ in MONEY],
 )
 def test_nan_money_is_reported_once_by_finite(table: str, column: str, to_kind: ToKind) -> None:
     base = make(table, 4)
@@ -1385,17 +1337,10 @@ def test_injected_scores_out_of_range_are_counted(
 
 
 # --------------------------------------------------------------------------
-# known bugs in src/ (strict xfail: they start passing when the bug is fixed)
+# regressions: bugs found in src/ by this file, fixed, pinned here
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: a String column in a numeric range check yields a second failure whose "
-        "example is a raw Polars ComputeError and whose n_rows is null"
-    ),
-)
-def test_bug_string_score_reports_only_its_dtype(to_kind: ToKind) -> None:
+def test_regression_string_score_reports_only_its_dtype(to_kind: ToKind) -> None:
     frame = make("survey_responses", 2, score=pl.Series(["7", "9"]))
     assert_failures(
         to_kind(frame),
@@ -1404,28 +1349,14 @@ def test_bug_string_score_reports_only_its_dtype(to_kind: ToKind) -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: text dates in leads (converted_at as String) add a spurious "
-        "'converted_at >= created_at' failure with n_rows=0 and no examples"
-    ),
-)
-def test_bug_text_dates_do_not_fail_the_row_check(to_kind: ToKind) -> None:
+def test_regression_text_dates_do_not_fail_the_row_check(to_kind: ToKind) -> None:
     frame = make("leads", 2, converted_at=pl.Series(["2024-03-01", None]))
     got = failures_of(to_kind(frame), "leads")
     assert 0 not in got["n_rows"].to_list()
     assert got["check"].to_list() == ["dtype('Date | Datetime')"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: null ids are reported twice: by not_nullable and as a duplicated id "
-        '"None (2 rows)" under unique(order_id)'
-    ),
-)
-def test_bug_null_ids_are_not_duplicates(to_kind: ToKind) -> None:
+def test_regression_null_ids_are_not_duplicates(to_kind: ToKind) -> None:
     frame = make("orders", 3, order_id=[None, None, 1])
     assert_failures(
         to_kind(frame),
@@ -1434,15 +1365,7 @@ def test_bug_null_ids_are_not_duplicates(to_kind: ToKind) -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: a Date compared with a zoned Datetime is cast to local midnight with "
-        "non_existent='raise'; where midnight does not exist (America/Santiago on "
-        "2024-09-08) valid rows fail 'converted_at >= created_at' with n_rows=0"
-    ),
-)
-def test_bug_date_against_zone_without_midnight(to_kind: ToKind) -> None:
+def test_regression_date_against_zone_without_midnight(to_kind: ToKind) -> None:
     frame = make(
         "leads",
         2,
@@ -1452,13 +1375,6 @@ def test_bug_date_against_zone_without_midnight(to_kind: ToKind) -> None:
     cm.validate(to_kind(frame), "leads")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG (or doc): validate's docstring says extra columns are 'allowed and ignored', "
-        "but an extra zoned Datetime column fails the time_zone check"
-    ),
-)
-def test_bug_extra_datetime_column_is_ignored(to_kind: ToKind) -> None:
+def test_regression_extra_datetime_column_is_ignored(to_kind: ToKind) -> None:
     frame = make("orders", 2, loaded_at=_zoned(_times(2), "UTC"))
     cm.validate(to_kind(frame), "orders")

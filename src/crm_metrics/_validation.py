@@ -239,6 +239,7 @@ def _duplicate_failure(
     key = pl.col(columns[0]) if len(columns) == 1 else pl.struct(columns)
     dupes = (
         frame.lazy()
+        .filter(key.is_not_null() if len(columns) == 1 else pl.lit(value=True))
         .group_by(key.alias("key"))
         .agg(pl.len().cast(pl.Int64).alias("n"))
         .filter(pl.col("n") > 1)
@@ -271,11 +272,15 @@ def _convert_pandera(
 ) -> list[_Failure]:
     """pandera's one-row-per-failing-value frame → one failure per (column, check)."""
     out: list[_Failure] = []
-    cases = cases.with_columns(pl.col("check").fill_null("unknown")).filter(
-        # pandera counts NaN as null; NaN money is reported once, by the 'finite' check.
-        ~((pl.col("check") == "not_nullable") & (pl.col("failure_case") == "NaN")).fill_null(
-            value=False
-        )
+    cases = cases.with_columns(pl.col("check").fill_null("unknown"))
+    wrong_dtype = set(cases.filter(pl.col("check").str.starts_with("dtype("))["column"].to_list())
+    cases = cases.filter(
+        # pandera counts NaN as null and as above any bound; NaN money is reported
+        # once, by the 'finite' check.
+        ~((pl.col("check") != "finite") & (pl.col("failure_case") == "NaN")).fill_null(value=False),
+        # a column of the wrong dtype gets only its dtype failure: its value checks
+        # cannot run (pandera reports them as raw Polars errors).
+        ~(pl.col("column").is_in(list(wrong_dtype)) & ~pl.col("check").str.starts_with("dtype(")),
     )
     keys = cases.select("schema_context", "column", "check").unique(maintain_order=True)
     for context, column, check in keys.iter_rows():
@@ -337,7 +342,11 @@ def table_failures(
     failures.extend(
         (table, name, "column_in_dataframe", None, ["column is missing"]) for name in missing
     )
-    failures.extend(zone_failures({(table, c): z for c, z in datetime_zones(frame_schema).items()}))
+    model_columns = _schema_for(table, None).columns  # extra columns are not judged
+    zones: dict[tuple[str, str], str] = {
+        (table, c): z for c, z in datetime_zones(frame_schema).items() if c in model_columns
+    }
+    failures.extend(zone_failures(zones))
     level = ValidationDepth.SCHEMA_AND_DATA if depth == "data" else ValidationDepth.SCHEMA_ONLY
     try:
         with config_context(validation_depth=level):

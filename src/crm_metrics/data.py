@@ -273,8 +273,10 @@ def _cross_table_failures(data: CRMData) -> list[_Failure]:
     currencies: dict[str, list[str]] = {}
     for name, frame in data.items():
         frame_schema = frame.collect_schema()
+        model_columns = schemas.model(name).to_schema().columns
         for column, zone in _validation.datetime_zones(frame_schema).items():
-            zones[(name, column)] = zone
+            if column in model_columns:  # extra columns are not judged
+                zones[(name, column)] = zone
         if "currency" in frame_schema.names():
             values = frame.get_column("currency").cast(pl.String).drop_nulls().unique()
             currencies[name] = sorted(values.to_list())

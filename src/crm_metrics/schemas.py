@@ -185,8 +185,10 @@ def _unique(*columns: str) -> Any:
         skipped = _skip_unless(data, *columns)
         if skipped is not None:
             return skipped
-        key = pl.col(columns[0]) if len(columns) == 1 else pl.struct(columns)
-        return data.lazyframe.select(key.n_unique() == pl.len())
+        if len(columns) == 1:  # nulls are judged by `nullable`, not as duplicates
+            column = pl.col(columns[0])
+            return data.lazyframe.select(column.drop_nulls().n_unique() == column.count())
+        return data.lazyframe.select(pl.struct(columns).n_unique() == pl.len())
 
     check.__name__ = f"unique_{'_'.join(columns)}"
     return pa.dataframe_check(check, name=name)
@@ -213,8 +215,10 @@ def _comparable(schema: pl.Schema, column: str, other: str) -> pl.Expr:
     expr = pl.col(column)
     if dtype == pl.Date and isinstance(other_dtype, pl.Datetime):
         expr = expr.cast(pl.Datetime(other_dtype.time_unit or "us"))
-        if other_dtype.time_zone is not None:
-            expr = expr.dt.replace_time_zone(other_dtype.time_zone)
+        if other_dtype.time_zone is not None:  # no local midnight (DST at 0:00): not judged
+            expr = expr.dt.replace_time_zone(
+                other_dtype.time_zone, ambiguous="earliest", non_existent="null"
+            )
     return expr
 
 
@@ -228,12 +232,11 @@ def _not_less(column: str, than: str) -> Any:
         if skipped is not None:
             return skipped
         schema = data.lazyframe.collect_schema()
-        zones = {
-            dtype.time_zone
-            for dtype in (schema[column], schema[than])
-            if isinstance(dtype, pl.Datetime)
-        }
-        if len(zones) > 1:  # not comparable: the mixed zones are reported as such
+        pair = (schema[column], schema[than])
+        zones = {dtype.time_zone for dtype in pair if isinstance(dtype, pl.Datetime)}
+        comparable = all(d.is_temporal() for d in pair) or all(d.is_numeric() for d in pair)
+        if len(zones) > 1 or not comparable:
+            # mixed zones and wrong dtypes are reported by their own checks
             return data.lazyframe.select(pl.lit(value=True).alias(name))
         left, right = _comparable(schema, column, than), _comparable(schema, than, column)
         return data.lazyframe.select(
