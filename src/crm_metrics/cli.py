@@ -12,14 +12,25 @@ import argparse
 import sys
 import time
 import warnings
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 import polars as pl
 
 from crm_metrics import datasets
+from crm_metrics.acquisition import customer_acquisition_cost, lead_conversion_rate
 from crm_metrics.data import load
 from crm_metrics.exceptions import CrmMetricsError, ValidationError
+from crm_metrics.feedback import net_promoter_score
+from crm_metrics.retention import customer_movements
+from crm_metrics.revenue import (
+    average_order_value,
+    average_revenue_per_customer,
+    purchase_frequency,
+    revenue_growth_rate,
+)
+from crm_metrics.value import cac_payback_months, customer_lifetime_value, ltv_to_cac
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -43,13 +54,120 @@ def _table(frame: pl.DataFrame) -> str:
         tbl_width_chars=200,
         fmt_str_lengths=120,
         thousands_separator=True,
-        float_precision=2,
+        float_precision=3,
     ):
         return str(frame)
 
 
 def _print_summary(data: CRMData, out: TextIO) -> None:
     print(_table(data.summary()), file=out)
+
+
+def _month_value(frame: pl.DataFrame, column: str, month: date) -> float | None:
+    row = frame.filter(pl.col("period_start") == month)
+    value = row.get_column(column).item() if row.height == 1 else None
+    return None if value is None else float(value)
+
+
+def _shown(value: float | None, kind: str) -> str:
+    if value is None:
+        return "-"
+    if kind == "count":
+        return f"{value:,.0f}"
+    if kind == "rate":
+        return f"{value:.1%}"
+    if kind == "money":
+        return f"{value:,.2f}"
+    return f"{value:,.2f}"
+
+
+def _trailing_year(
+    data: CRMData, cac: pl.DataFrame, month: date
+) -> tuple[float | None, float | None, float | None]:
+    """CLV, LTV:CAC and CAC payback over the year ending with ``month``."""
+    next_month = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a null lifespan shows as "-"
+        clv = customer_lifetime_value(data["orders"], as_of=next_month - timedelta(days=1))
+    if not clv.height:
+        return None, None, None
+    year = cac.filter(pl.col("period_start").is_between(month - timedelta(days=360), month))
+    return (
+        clv.get_column("cltv").item(),
+        ltv_to_cac(clv, year).get_column("ltv_to_cac").item(),
+        cac_payback_months(clv, year).get_column("cac_payback_months").item(),
+    )
+
+
+def kpi_snapshot(data: CRMData, *, as_of: date) -> tuple[pl.DataFrame, date]:
+    """Every KPI for the latest month complete by ``as_of`` and the month before.
+
+    Returns the table (``kpi`` and one text column per month) and the latest month.
+    """
+    orders = data["orders"]
+    moves = customer_movements(orders, as_of=as_of)
+    complete = moves.filter(pl.col("is_complete")).get_column("period_start")
+    if complete.len() < 2:
+        msg = "The data covers fewer than two complete months; no KPI month to show."
+        raise CrmMetricsError(msg)
+    latest, previous = complete[-1], complete[-2]
+    revenue = revenue_growth_rate(orders, as_of=as_of)
+    cac = customer_acquisition_cost(data["spend"], data["customers"], as_of=as_of)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # small monthly samples are expected here
+        nps = net_promoter_score(data["survey_responses"], every="1mo", as_of=as_of)
+    monthly = [
+        ("active customers at month end", moves, "customers_end", "count"),
+        ("new customers", moves, "new", "count"),
+        ("churn rate", moves, "churn_rate", "rate"),
+        ("retention rate", moves, "retention_rate", "rate"),
+        ("revenue (net of refunds)", revenue, "revenue", "money"),
+        ("revenue growth vs previous month", revenue, "growth_rate", "rate"),
+        (
+            "revenue growth vs a year before",
+            revenue_growth_rate(orders, compare="year_ago", as_of=as_of),
+            "growth_rate",
+            "rate",
+        ),
+        (
+            "average order value",
+            average_order_value(orders, as_of=as_of),
+            "average_order_value",
+            "money",
+        ),
+        (
+            "revenue per buying customer",
+            average_revenue_per_customer(orders, as_of=as_of),
+            "average_revenue_per_customer",
+            "money",
+        ),
+        (
+            "purchases per buying customer",
+            purchase_frequency(orders, as_of=as_of),
+            "purchase_frequency",
+            "number",
+        ),
+        ("customer acquisition cost", cac, "cac", "money"),
+        (
+            "lead conversion in 90 days (not yet final)",
+            lead_conversion_rate(data["leads"], as_of=as_of),
+            "conversion_rate",
+            "rate",
+        ),
+        ("net promoter score", nps, "nps", "number"),
+    ]
+    labels = [label for label, *_ in monthly]
+    before = [_shown(_month_value(f, c, previous), k) for _, f, c, k in monthly]
+    after = [_shown(_month_value(f, c, latest), k) for _, f, c, k in monthly]
+    kinds = ("money", "number", "number")
+    names = ("lifetime value, trailing year", "LTV : CAC, trailing year", "CAC payback (months)")
+    for month, column in ((previous, before), (latest, after)):
+        column.extend(
+            _shown(v, k) for v, k in zip(_trailing_year(data, cac, month), kinds, strict=True)
+        )
+    labels.extend(names)
+    table = pl.DataFrame({"kpi": labels, f"{previous:%b %Y}": before, f"{latest:%b %Y}": after})
+    return table, latest
 
 
 def _demo(args: argparse.Namespace, out: TextIO) -> int:
@@ -66,6 +184,11 @@ def _demo(args: argparse.Namespace, out: TextIO) -> int:
     )
     print("Tables", file=out)
     _print_summary(data, out)
+    last_day = data["orders"].get_column("ordered_at").max()
+    assert isinstance(last_day, datetime)
+    table, latest = kpi_snapshot(data, as_of=last_day.date())
+    print(f"\nKPIs: the latest complete month ({latest:%B %Y}) beside the month before", file=out)
+    print(_table(table), file=out)
     print(f"\nNext: crm-metrics validate {args.out}", file=out)
     return EXIT_OK
 
