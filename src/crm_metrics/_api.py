@@ -93,12 +93,13 @@ def prepare(
             "Hint: segment by a non-identifying attribute (country, age band, channel)."
         )
         raise ArgumentError(msg)
-    clash = [k for k in keys if k in reserved]
+    clash = [k for k in keys if k in reserved or k in needs]
     if clash:
         msg = (
-            f"group_by={list(keys)!r} uses names the output needs for itself: "
-            f"{', '.join(map(repr, clash))}.\n"
-            "Hint: rename that column before grouping by it."
+            f"group_by={list(keys)!r} names columns that the function itself uses or "
+            f"writes: {', '.join(map(repr, clash))}.\n"
+            "Hint: group by an attribute (country, channel, age band); to keep a copy of "
+            "such a column, add it under another name first."
         )
         raise ArgumentError(msg)
     return Input(lazy, eager=eager, table=table)

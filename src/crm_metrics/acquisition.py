@@ -256,7 +256,7 @@ def customer_acquisition_cost(
         .agg(
             pl.col("amount").sum().alias("spend"),
             hz.last_day.first().alias("_last"),
-            hz.bound.first().alias("_bound"),
+            hz.end_day.first().alias("_end_day"),
         )
     )
     new = (
@@ -265,16 +265,19 @@ def customer_acquisition_cost(
         .agg(
             pl.len().cast(pl.Int64).alias("new_customers"),
             hz.last_day.first().alias("_last"),
-            hz.bound.first().alias("_bound"),
+            hz.end_day.first().alias("_end_day"),
         )
     )
     both = pl.concat(
-        [spent.select(*keys, "j", "_last", "_bound"), new.select(*keys, "j", "_last", "_bound")]
+        [
+            spent.select(*keys, "j", "_last", "_end_day"),
+            new.select(*keys, "j", "_last", "_end_day"),
+        ]
     )
     periods = (
         both.select(
             pl.int_ranges(pl.col("j").min(), period.number(pl.col("_last").max()) + 1).alias("j"),
-            pl.col("_bound").max(),
+            pl.col("_end_day").max(),
         )
         .explode("j")
         .drop_nulls("j")
@@ -282,15 +285,15 @@ def customer_acquisition_cost(
     grid = both.select(keys).unique().join(periods, how="cross") if keys else periods
     start = period.start_of(pl.col("j"))
     plan = (
-        grid.join(spent.drop("_last", "_bound"), on=[*keys, "j"], how="left", nulls_equal=True)
-        .join(new.drop("_last", "_bound"), on=[*keys, "j"], how="left", nulls_equal=True)
+        grid.join(spent.drop("_last", "_end_day"), on=[*keys, "j"], how="left", nulls_equal=True)
+        .join(new.drop("_last", "_end_day"), on=[*keys, "j"], how="left", nulls_equal=True)
         .select(
             start.alias("period_start"),
             *keys,
             pl.col("spend").fill_null(0.0),
             pl.col("new_customers").fill_null(0),
             _api.safe_ratio(pl.col("spend").fill_null(0.0), pl.col("new_customers")).alias("cac"),
-            (hz.at_midnight(period.end(start)) <= pl.col("_bound")).alias("is_complete"),
+            (period.end(start) <= pl.col("_end_day")).alias("is_complete"),
         )
         .sort(["period_start", *keys], nulls_last=True)
     )
@@ -383,8 +386,16 @@ def lead_conversion_rate(
         as_of,
         latest=pl.max_horizontal(pl.col("created_at").max(), pl.col("_conv").max()),
     )
-    observed = frame.filter(hz.observed(pl.col("created_at"))).with_columns(hz.bound.alias("_b"))
-    seen = dataclasses.replace(hz, bound=pl.col("_b"))
+    # the end of observation as columns: inside group_by, hz's max() would be per group
+    observed = frame.filter(hz.observed(pl.col("created_at"))).with_columns(
+        hz.last_day.alias("_last_day"),
+        *([hz.instant.alias("_instant")] if hz.instant is not None else []),
+    )
+    seen = dataclasses.replace(
+        hz,
+        instant=pl.col("_instant") if hz.instant is not None else None,
+        last_day=pl.col("_last_day"),
+    )
     converted = (
         pl.col("_conv").is_not_null()
         & seen.observed(pl.col("_conv"))
@@ -402,15 +413,15 @@ def lead_conversion_rate(
             converted.sum().cast(pl.Int64).alias("converted"),
         ],
         zeros={"leads": 0, "converted": 0},
-        keep_bound=True,
+        keep_end_day=True,
     )
-    matured = hz.at_midnight(period.end(pl.col("period_start"))).dt.offset_by(window)
+    matured = period.end(pl.col("period_start")).dt.offset_by(window)
     out = plan.select(
         "period_start",
         *keys,
         "leads",
         "converted",
         _api.safe_ratio(pl.col("converted"), pl.col("leads")).alias("conversion_rate"),
-        (matured <= pl.col("_bound")).alias("is_mature"),
+        (matured <= pl.col("_end_day")).alias("is_mature"),
     ).sort(["period_start", *keys], nulls_last=True)
     return _api.finish(out, leads)

@@ -64,7 +64,7 @@ def _movements_plan(
     )
     periods = period_span(observed, ts=_TS, every=period, hz=hz)
     grid = observed.select(keys).unique().join(periods, how="cross") if keys else periods
-    counts = movement_counts(runs, grid.drop("_bound"), keys=keys)
+    counts = movement_counts(runs, grid.drop("_end_day"), keys=keys)
     start = period.start_of(pl.col("j"))
     plan = counts.join(periods, on="j", how="left").select(
         start.alias("period_start"),
@@ -77,7 +77,7 @@ def _movements_plan(
         "customers_end",
         _api.safe_ratio(pl.col("churned"), pl.col("customers_start")).alias("churn_rate"),
         _api.safe_ratio(pl.col("retained"), pl.col("customers_start")).alias("retention_rate"),
-        (hz.at_midnight(period.end(start)) <= pl.col("_bound")).alias("is_complete"),
+        (period.end(start) <= pl.col("_end_day")).alias("is_complete"),
     )
     return plan, keys
 

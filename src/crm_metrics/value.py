@@ -140,8 +140,7 @@ def customer_lifetime_value(
     )
     hz = horizon(_TS, data.schema[_TS], as_of)
     ts = pl.col(_TS)
-    low = hz.bound.dt.offset_by(f"-{window}")
-    in_window = hz.observed(ts) & ((ts > low) if hz.inclusive else (ts >= low))
+    in_window = hz.observed(ts) & hz.after_window(ts, window)
     buying = pl.col("amount") >= 0
     stats = [
         pl.col("customer_id").filter(buying).n_unique().cast(pl.Int64).alias("customers"),
@@ -156,7 +155,7 @@ def customer_lifetime_value(
         lifespan = per_group.with_columns(pl.lit(float(lifespan_years)).alias("lifespan_years"))
     else:
         moves, _ = _movements_plan(data.frame, "1mo", inactive_after, keys, as_of)
-        first_month = frame.select(low.dt.date().alias("_low"))
+        first_month = frame.select(hz.end_day.dt.offset_by(f"-{window}").alias("_low"))
         churn = (
             moves.join(first_month, how="cross")
             .filter(pl.col("is_complete") & (pl.col("period_start") >= pl.col("_low")))

@@ -3,7 +3,9 @@
 A customer is *active* at instant ``t`` when they have a purchase in
 ``[t - inactive_after, t)``. On a grid of period starts ``t_0 < t_1 < ...``, a
 purchase at ``s`` in period ``k`` makes its customer active at the boundaries
-``k + 1 .. hi`` where ``hi`` is the period containing ``s + inactive_after``.
+``k + 1 .. hi`` where ``hi`` is the period containing the last day whose
+midnight ``t`` still has ``t - inactive_after <= s`` (see
+:func:`~crm_metrics._engine.periods.last_active_day`).
 
 Stage 1 (customer-keyed): per customer, the union of those boundary ranges as
 maximal *runs* ``[a, b]`` of consecutive active boundaries (marked by where
@@ -23,6 +25,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import polars as pl
+
+from crm_metrics._engine.periods import last_active_day
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -72,7 +76,7 @@ def activity_runs(
     same_as_next = pl.all_horizontal(pl.col(c).eq_missing(pl.col(c).shift(-1)) for c in keys)
     per_period = (
         purchases.group_by([*keys, every.number(pl.col(ts)).alias("k")])
-        .agg(every.number(pl.col(ts).max().dt.offset_by(inactive_after)).alias("hi"))
+        .agg(every.number(last_active_day(pl.col(ts).max(), inactive_after)).alias("hi"))
         .sort([*keys, "k"], nulls_last=True)
         .with_columns(same_as_previous.not_().alias("is_new"))
         .filter(pl.col("hi") > pl.col("k"))

@@ -19,17 +19,17 @@ def period_span(
 ) -> pl.LazyFrame:
     """One row per period number ``j`` from the first event's period to ``as_of``'s.
 
-    Also carries ``_bound`` (the end of observation) for ``is_complete``. Empty
+    Also carries ``_end_day`` (see :class:`Horizon`) for ``is_complete``. Empty
     when nothing is observed.
     """
     start = every.number(pl.col(ts).min()) if first is None else first
     span = observed.select(
         start.alias("_first"),
         every.number(hz.last_day).alias("_last"),
-        hz.bound.alias("_bound"),
+        hz.end_day.alias("_end_day"),
     )
     return (
-        span.select(pl.int_ranges("_first", pl.col("_last") + 1).alias("j"), "_bound")
+        span.select(pl.int_ranges("_first", pl.col("_last") + 1).alias("j"), "_end_day")
         .explode("j")
         .drop_nulls("j")
     )
@@ -45,13 +45,13 @@ def dense_periods(
     aggs: Sequence[pl.Expr],
     zeros: Mapping[str, int | float],
     periods: pl.LazyFrame | None = None,
-    keep_bound: bool = False,
+    keep_end_day: bool = False,
 ) -> pl.LazyFrame:
     """``aggs`` per (keys, period), with every period of the span and every group.
 
     Returns ``period_start`` (Date), ``keys``, ``j`` (the period number), the
     aggregates (``zeros`` fills periods without rows) and ``is_complete``
-    (and ``_bound``, the end of observation, with ``keep_bound``).
+    (and ``_end_day``, see :class:`Horizon`, with ``keep_end_day``).
     """
     keys = list(keys)
     if periods is None:
@@ -65,7 +65,7 @@ def dense_periods(
         .with_columns(pl.col(name).fill_null(value) for name, value in zeros.items())
         .with_columns(
             start.alias("period_start"),
-            (hz.at_midnight(every.end(start)) <= pl.col("_bound")).alias("is_complete"),
+            (every.end(start) <= pl.col("_end_day")).alias("is_complete"),
         )
-        .drop([] if keep_bound else ["_bound"])
+        .drop([] if keep_end_day else ["_end_day"])
     )

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 import polars as pl
 
@@ -20,6 +21,7 @@ __all__ = [
     "Every",
     "Horizon",
     "horizon",
+    "last_active_day",
     "parse_duration",
     "parse_every",
 ]
@@ -112,38 +114,67 @@ def parse_duration(text: str, *, name: str) -> str:
     return text
 
 
+def last_active_day(ts: pl.Expr, duration: str) -> pl.Expr:
+    """The last day whose midnight ``t`` has ``t - duration <= ts`` (a Date).
+
+    A purchase at ``ts`` keeps its customer active at every period boundary
+    (a local midnight) up to that day. For days and weeks it is the date of
+    ``ts + duration``. For months, quarters and years, subtraction clamps the
+    day of the month (31 March − 1 month is 29 February), so a purchase on the
+    last day of a month stays active to the end of the month ``duration``
+    later: from 28 February 2023, ``"1mo"`` reaches 31 March, not 28 March.
+    Computed on local dates, it is unaffected by daylight-saving changes.
+    """
+    day = ts.dt.date()
+    later = day.dt.offset_by(duration)
+    if duration.endswith(("mo", "q", "y")):
+        at_month_end = day == day.dt.month_end()
+        later = pl.when(at_month_end).then(later.dt.month_end()).otherwise(later)
+    return later
+
+
 @dataclass(frozen=True, slots=True)
 class Horizon:
-    """The end of observation, as expressions in a timestamp column's own dtype.
+    """The end of observation (``as_of``), as expressions.
 
-    An event is observed when ``ts <= bound`` (``inclusive``) or ``ts < bound``.
-    A period is complete when its end is ``<= bound``. ``last_day`` is the Date of
-    the last observed instant: the period containing it is the last one emitted.
+    Observation ends either at an ``instant`` (a Datetime in the column's dtype,
+    inclusive), or with the whole of ``last_day`` (``instant`` is None). Periods
+    start and end at local midnights, so whether a period ending on day ``E``
+    is complete is a comparison of dates, ``E <= end_day``, which also holds
+    on days whose midnight does not exist (DST changes at 00:00).
     """
 
-    bound: pl.Expr
-    inclusive: bool
+    instant: pl.Expr | None
     last_day: pl.Expr
+    """Date of the last observed day: the period containing it is the last one."""
+    end_day: pl.Expr
+    """Date: a period whose (exclusive) end is on or before it is complete."""
     dtype: pl.DataType
 
     def observed(self, ts: pl.Expr) -> pl.Expr:
         """Whether each timestamp is on or before ``as_of``."""
-        return ts <= self.bound if self.inclusive else ts < self.bound
+        if self.dtype == pl.Date:
+            return ts <= self.last_day
+        if self.instant is not None:
+            return ts <= self.instant
+        return ts.dt.date() <= self.last_day
 
-    def complete(self, period_end: pl.Expr) -> pl.Expr:
-        """Whether periods ending at ``period_end`` (Dates) ended by ``as_of``."""
-        return self.at_midnight(period_end) <= self.bound
+    def after_window(self, ts: pl.Expr, window: str) -> pl.Expr:
+        """Whether each timestamp is inside the trailing ``window`` before ``as_of``.
 
-    def at_midnight(self, day: pl.Expr) -> pl.Expr:
-        """A Date as the first instant of that day, in the column's dtype."""
-        if not isinstance(self.dtype, pl.Datetime):
-            return day
-        out = day.cast(pl.Datetime(self.dtype.time_unit or "us"))
-        if self.dtype.time_zone is not None:
-            out = out.dt.replace_time_zone(
-                self.dtype.time_zone, ambiguous="earliest", non_existent="null"
-            )
-        return out
+        ``(instant - window, instant]``, or the days ``[end_day - window, end_day)``.
+        """
+        if self.instant is not None and self.dtype != pl.Date:
+            return ts > self.instant.dt.offset_by(f"-{window}")
+        day = ts if self.dtype == pl.Date else ts.dt.date()
+        return day >= self.end_day.dt.offset_by(f"-{window}")
+
+
+def _exists(as_of: datetime, zone: str) -> bool:
+    """Whether the naive wall time ``as_of`` exists in ``zone`` (not in a DST gap)."""
+    local = as_of.replace(tzinfo=ZoneInfo(zone))
+    round_trip = local.astimezone(UTC).astimezone(ZoneInfo(zone)).replace(tzinfo=None)
+    return round_trip == as_of
 
 
 def horizon(
@@ -157,49 +188,48 @@ def horizon(
 
     ``as_of=None`` means the latest timestamp in the data (computed in the plan):
     ``pl.col(ts).max()``, or ``latest`` (same dtype) when the data has more than
-    one event column.
-    A ``date``, or an expression giving a Date, means the whole of that day is
-    observed. A naive ``datetime`` is read as wall time in the column's zone; an
-    aware one is converted to it.
+    one event column. A ``date``, or an expression giving a Date, means the
+    whole of that day is observed; so does a ``datetime`` against a Date column.
+    A naive ``datetime`` is read as wall time in the column's zone; an aware one
+    is converted to it.
     """
-    col = pl.col(ts)
-    newest = col.max() if latest is None else latest
-    if isinstance(as_of, pl.Expr):
-        day = as_of
-    elif isinstance(as_of, datetime) or as_of is None:
-        day = None
-    else:
-        day = pl.lit(as_of, pl.Date)
+    newest = pl.col(ts).max() if latest is None else latest
     if dtype == pl.Date:
-        last: pl.Expr = (
-            newest
-            if as_of is None
-            else day
-            if day is not None
-            else pl.lit(as_of.date() if isinstance(as_of, datetime) else as_of, pl.Date)
-        )
-        return Horizon(last.dt.offset_by("1d"), inclusive=False, last_day=last, dtype=dtype)
+        if as_of is None:
+            day = newest
+        elif isinstance(as_of, pl.Expr):
+            day = as_of
+        else:
+            day = pl.lit(as_of.date() if isinstance(as_of, datetime) else as_of, pl.Date)
+        return Horizon(None, day, day.dt.offset_by("1d"), dtype)
     if not isinstance(dtype, pl.Datetime):  # pragma: no cover - validated before
         msg = f"column {ts!r} is {dtype}, not a Date or Datetime"
         raise ArgumentError(msg)
-    zone = dtype.time_zone
+    if isinstance(as_of, pl.Expr) or (isinstance(as_of, date) and not isinstance(as_of, datetime)):
+        day = as_of if isinstance(as_of, pl.Expr) else pl.lit(as_of, pl.Date)
+        return Horizon(None, day, day.dt.offset_by("1d"), dtype)
     if as_of is None:
-        bound = newest
-        return Horizon(bound, inclusive=True, last_day=bound.dt.date(), dtype=dtype)
-    if isinstance(as_of, datetime):
-        value = pl.lit(as_of)
-        if as_of.tzinfo is None:
-            bound = value.cast(pl.Datetime(dtype.time_unit or "us"))
-            if zone is not None:
-                bound = bound.dt.replace_time_zone(zone, ambiguous="earliest")
-        else:
-            bound = value.dt.convert_time_zone(zone or "UTC").cast(
-                pl.Datetime(dtype.time_unit or "us", zone or "UTC")
-            )
-            if zone is None:
-                bound = bound.dt.replace_time_zone(None)
-        return Horizon(bound, inclusive=True, last_day=bound.dt.date(), dtype=dtype)
-    assert day is not None
-    whole_day = Horizon(pl.lit(None), inclusive=False, last_day=day, dtype=dtype)
-    bound = whole_day.at_midnight(day.dt.offset_by("1d"))
-    return Horizon(bound, inclusive=False, last_day=day, dtype=dtype)
+        instant = newest
+    else:
+        instant = _instant(as_of, dtype)
+    day = instant.dt.date()
+    return Horizon(instant, day, day, dtype)
+
+
+def _instant(as_of: datetime, dtype: pl.Datetime) -> pl.Expr:
+    """A datetime ``as_of`` as a literal of the column's dtype."""
+    zone, unit = dtype.time_zone, dtype.time_unit or "us"
+    if as_of.tzinfo is not None:
+        value = pl.lit(as_of).dt.convert_time_zone(zone or "UTC")
+        value = value.cast(pl.Datetime(unit, zone or "UTC"))
+        return value.dt.replace_time_zone(None) if zone is None else value
+    if zone is not None and not _exists(as_of, zone):
+        msg = (
+            f"as_of={as_of} does not exist in {zone}: the clocks skip it (daylight saving).\n"
+            "Hint: pass a time outside the gap, or an aware datetime."
+        )
+        raise ArgumentError(msg)
+    value = pl.lit(as_of).cast(pl.Datetime(unit))
+    if zone is not None:
+        value = value.dt.replace_time_zone(zone, ambiguous="earliest")
+    return value
