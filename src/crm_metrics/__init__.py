@@ -8,6 +8,7 @@ from __future__ import annotations
 from crm_metrics import datasets, expr, schemas
 from crm_metrics._validation import validate
 from crm_metrics.acquisition import customer_acquisition_cost, lead_conversion_rate
+from crm_metrics.cohorts import cohort_matrix, cohort_retention
 from crm_metrics.data import CRMData, load
 from crm_metrics.exceptions import (
     ArgumentError,
@@ -46,6 +47,8 @@ __all__ = [
     "average_revenue_per_customer",
     "cac_payback_months",
     "churn_rate",
+    "cohort_matrix",
+    "cohort_retention",
     "customer_acquisition_cost",
     "customer_lifetime_value",
     "customer_movements",
