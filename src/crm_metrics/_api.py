@@ -69,6 +69,8 @@ def prepare(
     """
     checked = _validation.as_frame_or_fail(frame, table)
     eager = isinstance(checked, pl.DataFrame)
+    if "currency" in checked.collect_schema().names() and "amount" in needs:
+        needs = (*needs, "currency")  # money in several currencies is never summed
     failures = _validation.table_failures(
         checked, table, depth="data" if eager else "schema", columns=needs
     )

@@ -99,9 +99,9 @@ def age_band(
     ----------
     birth_date : str or polars.Expr
         The birth date column (Date, or Datetime: its date is used).
-    as_of : date, datetime or polars.Expr
+    as_of : datetime.date, datetime.datetime or polars.Expr
         The day the ages are taken on (never the clock).
-    edges : sequence of int
+    edges : sequence of int, default (18, 25, 35, 45, 55, 65)
         Increasing ages where a new band starts: ``(18, 25)`` gives
         ``<18``, ``18-24`` and ``25+``.
 

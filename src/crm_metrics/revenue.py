@@ -106,7 +106,9 @@ def revenue_growth_rate(
     subtracted in the period they happen); periods with no orders have
     revenue 0. ``growth_rate = (revenue - compared_revenue) / compared_revenue``.
     ``compared_revenue`` is null when the compared period is before the first
-    order (it was not observed); ``growth_rate`` is null when
+    order's period (it was not observed). The first period itself usually
+    starts before the first order, so it is only partly covered: growth
+    against it is overstated; compare from the second period on. ``growth_rate`` is null when
     ``compared_revenue`` is null, 0 or negative (a growth rate over a net
     refund has no meaning). An incomplete last period (``is_complete`` false)
     usually shows a spurious drop.

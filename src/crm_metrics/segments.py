@@ -47,7 +47,9 @@ def with_customer_attributes(
     Raises
     ------
     crm_metrics.ValidationError
-        When ``customer_id`` is missing, or not unique in ``customers``.
+        When ``customer_id`` is missing, or (for an eager ``customers``) not
+        unique. A lazy ``customers`` is checked at schema level only; duplicate
+        ids then fail when the result is collected (Polars' m:1 join check).
     crm_metrics.ArgumentError
         For unknown or personal-data columns, or a name the events already use.
 
