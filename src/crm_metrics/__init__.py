@@ -28,6 +28,7 @@ from crm_metrics.revenue import (
     revenue_growth_rate,
 )
 from crm_metrics.segments import with_customer_attributes
+from crm_metrics.survival import customer_summary, median_lifetime, survival_curve
 from crm_metrics.value import cac_payback_months, customer_lifetime_value, ltv_to_cac
 
 __version__ = "0.1.0"
@@ -52,16 +53,19 @@ __all__ = [
     "customer_acquisition_cost",
     "customer_lifetime_value",
     "customer_movements",
+    "customer_summary",
     "datasets",
     "expr",
     "lead_conversion_rate",
     "load",
     "ltv_to_cac",
+    "median_lifetime",
     "net_promoter_score",
     "purchase_frequency",
     "retention_rate",
     "revenue_growth_rate",
     "schemas",
+    "survival_curve",
     "validate",
     "with_customer_attributes",
 ]
