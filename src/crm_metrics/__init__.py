@@ -28,6 +28,7 @@ from crm_metrics.revenue import (
     revenue_growth_rate,
 )
 from crm_metrics.segments import with_customer_attributes
+from crm_metrics.subscriptions import mrr_movements, subscription_movements
 from crm_metrics.survival import customer_summary, median_lifetime, survival_curve
 from crm_metrics.value import cac_payback_months, customer_lifetime_value, ltv_to_cac
 
@@ -60,11 +61,13 @@ __all__ = [
     "load",
     "ltv_to_cac",
     "median_lifetime",
+    "mrr_movements",
     "net_promoter_score",
     "purchase_frequency",
     "retention_rate",
     "revenue_growth_rate",
     "schemas",
+    "subscription_movements",
     "survival_curve",
     "validate",
     "with_customer_attributes",
