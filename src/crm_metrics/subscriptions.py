@@ -112,6 +112,7 @@ def _boundary_states(
         .group_by([*entity, "k"])
         .agg(pl.col("mrr").sum())
         .with_columns(pl.col("k").min().over(entity).alias("first_k"))
+        .cache()  # read by both sides of the join: computed once
     )
     start_side = at_boundary.select(
         *entity, pl.col("k").alias("j"), pl.col("mrr").alias("m0"), "first_k"

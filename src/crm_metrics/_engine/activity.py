@@ -84,7 +84,7 @@ def activity_runs(
     return per_period.with_columns(
         (same_as_previous.not_() | (pl.col("k") > pl.col("hi").shift(1))).alias("starts"),
         (same_as_next.not_() | (pl.col("k").shift(-1) > pl.col("hi"))).alias("ends"),
-    )
+    ).cache()  # read by both arrivals and departures: computed once
 
 
 def movement_counts(

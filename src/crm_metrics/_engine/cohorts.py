@@ -51,7 +51,12 @@ def customer_periods(
         cohort.alias("c"),
         pl.col("p").filter("bought").max().alias("last"),
     )
-    return pairs.drop("_cohort_ts", strict=False), per_entity.filter(pl.col("c").is_not_null())
+    # both feed several branches of the plan: computed once (the streaming engine
+    # does not share common subplans by itself)
+    return (
+        pairs.drop("_cohort_ts", strict=False).cache(),
+        per_entity.filter(pl.col("c").is_not_null()).cache(),
+    )
 
 
 def cohort_counts(
