@@ -20,6 +20,7 @@ import polars as pl
 
 from crm_metrics import datasets
 from crm_metrics.acquisition import customer_acquisition_cost, lead_conversion_rate
+from crm_metrics.cohorts import cohort_matrix, cohort_retention
 from crm_metrics.data import load
 from crm_metrics.exceptions import CrmMetricsError, ValidationError
 from crm_metrics.feedback import net_promoter_score
@@ -30,6 +31,7 @@ from crm_metrics.revenue import (
     purchase_frequency,
     revenue_growth_rate,
 )
+from crm_metrics.subscriptions import mrr_movements
 from crm_metrics.value import cac_payback_months, customer_lifetime_value, ltv_to_cac
 
 if TYPE_CHECKING:
@@ -170,6 +172,44 @@ def kpi_snapshot(data: CRMData, *, as_of: date) -> tuple[pl.DataFrame, date]:
     return table, latest
 
 
+def _print_engine(data: CRMData, as_of: date, out: TextIO) -> None:
+    """The retention triangle of the last cohorts, and the MRR bridge of the last months."""
+    cohorts = cohort_retention(data["orders"], as_of=as_of)
+    last_cohorts = cohorts.get_column("cohort").unique().sort().tail(6)
+    matrix = cohort_matrix(cohorts.filter(pl.col("cohort").is_in(last_cohorts.implode())))
+    shown = matrix.select(
+        pl.col("cohort").dt.strftime("%b %Y"),
+        "cohort_size",
+        *(
+            (pl.col(c) * 100).round(1).cast(pl.String).fill_null("").alias(f"month {c}")
+            for c in matrix.columns[2:8]
+        ),
+    )
+    print("\nRetention triangle, % of each monthly cohort buying in month k", file=out)
+    print(_table(shown), file=out)
+    bridge = mrr_movements(data["subscriptions"], as_of=as_of).tail(4)
+    money = (
+        "mrr_start",
+        "new_mrr",
+        "expansion_mrr",
+        "contraction_mrr",
+        "churned_mrr",
+        "reactivation_mrr",
+        "mrr_end",
+    )
+    shown_bridge = bridge.select(
+        pl.col("period_start").dt.strftime("%b %Y").alias("month"),
+        *(pl.col(c).round(0).cast(pl.Int64) for c in money),
+        (pl.col("net_revenue_retention") * 100).round(1).alias("NRR %"),
+        pl.col("quick_ratio").round(2),
+    )
+    print(
+        "\nMRR bridge (mrr_end = start + new + expansion - contraction - churned + reactivation)",
+        file=out,
+    )
+    print(_table(shown_bridge), file=out)
+
+
 def _demo(args: argparse.Namespace, out: TextIO) -> int:
     started = time.perf_counter()
     data = datasets.synthetic(args.customers, seed=args.seed)
@@ -189,6 +229,7 @@ def _demo(args: argparse.Namespace, out: TextIO) -> int:
     table, latest = kpi_snapshot(data, as_of=last_day.date())
     print(f"\nKPIs: the latest complete month ({latest:%B %Y}) beside the month before", file=out)
     print(_table(table), file=out)
+    _print_engine(data, last_day.date(), out)
     print(f"\nNext: crm-metrics validate {args.out}", file=out)
     return EXIT_OK
 
