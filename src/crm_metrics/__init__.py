@@ -5,9 +5,10 @@ Import it as ``import crm_metrics as cm``.
 
 from __future__ import annotations
 
-from crm_metrics import datasets, expr, schemas
+from crm_metrics import clv, datasets, expr, schemas
 from crm_metrics._validation import validate
 from crm_metrics.acquisition import customer_acquisition_cost, lead_conversion_rate
+from crm_metrics.clv import calibration_holdout, rfm_segments, rfm_summary
 from crm_metrics.cohorts import cohort_matrix, cohort_retention
 from crm_metrics.data import CRMData, load
 from crm_metrics.exceptions import (
@@ -48,7 +49,9 @@ __all__ = [
     "average_order_value",
     "average_revenue_per_customer",
     "cac_payback_months",
+    "calibration_holdout",
     "churn_rate",
+    "clv",
     "cohort_matrix",
     "cohort_retention",
     "customer_acquisition_cost",
@@ -66,6 +69,8 @@ __all__ = [
     "purchase_frequency",
     "retention_rate",
     "revenue_growth_rate",
+    "rfm_segments",
+    "rfm_summary",
     "schemas",
     "subscription_movements",
     "survival_curve",

@@ -1,0 +1,738 @@
+"""BG/NBD, Pareto/NBD, Gamma-Gamma and shifted-beta-geometric models, by maximum likelihood."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import polars as pl
+from numpy.typing import NDArray
+from scipy import special
+
+from crm_metrics.clv._fit import (
+    Weighted,
+    maximise,
+    standard_errors,
+    weighted_rows,
+)
+from crm_metrics.exceptions import ArgumentError
+
+__all__ = [
+    "BetaGeoFit",
+    "GammaGammaFit",
+    "ParetoNBDFit",
+    "ShiftedBetaGeoFit",
+    "fit_beta_geo",
+    "fit_gamma_gamma",
+    "fit_pareto_nbd",
+    "fit_shifted_beta_geo",
+]
+
+Array = NDArray[np.float64]
+gammaln, digamma, betaln = special.gammaln, special.digamma, special.betaln
+
+
+def _summary_arrays(
+    summary: pl.DataFrame | pl.LazyFrame,
+) -> tuple[pl.DataFrame, Array, Array, Array]:
+    """customer_id and the x, t_x, T arrays of a summary (collected)."""
+    frame = summary.lazy().collect() if isinstance(summary, pl.LazyFrame) else summary
+    weighted_rows(frame)  # the same checks as for fitting
+    return (
+        frame.select("customer_id")
+        if "customer_id" in frame.columns
+        else frame.select(pl.int_range(pl.len()).alias("row")),
+        frame["frequency"].cast(pl.Float64).to_numpy(),
+        frame["recency"].cast(pl.Float64).to_numpy(),
+        frame["T"].cast(pl.Float64).to_numpy(),
+    )
+
+
+def _times(t: float | Sequence[float]) -> Array:
+    values = np.atleast_1d(np.asarray(t, dtype=np.float64))
+    if values.ndim != 1 or not np.all(np.isfinite(values)) or np.any(values < 0):
+        msg = f"t={t!r} must be one or more finite times >= 0 (in the summary's time unit)."
+        raise ArgumentError(msg)
+    return values
+
+
+# ---------------------------------------------------------------------------- BG/NBD
+
+
+def beta_geo_log_likelihood(params: Array, x: Array, t_x: Array, T: Array) -> tuple[Array, Array]:
+    """Per-row BG/NBD log-likelihood and its gradient in (r, alpha, a, b).
+
+    Written with ``logaddexp`` so that it stays finite for large ``x``
+    (Fader, Hardie & Lee 2005, eq. 6).
+    """
+    r, alpha, a, b = params
+    repeat = x > 0
+    a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
+    a2 = gammaln(a + b) + gammaln(b + x) - gammaln(b) - gammaln(a + b + x)
+    a3 = -(r + x) * np.log(alpha + T)
+    b_x1 = np.where(repeat, b + x - 1, 1.0)
+    a4 = np.where(repeat, np.log(a) - np.log(b_x1) - (r + x) * np.log(alpha + t_x), -np.inf)
+    tail = np.logaddexp(a3, a4)
+    ll = a1 + a2 + tail
+    w3, w4 = np.exp(a3 - tail), np.exp(a4 - tail)
+    d_r = (
+        digamma(r + x)
+        - digamma(r)
+        + np.log(alpha)
+        - w3 * np.log(alpha + T)
+        - w4 * np.log(alpha + t_x)
+    )
+    d_alpha = r / alpha - w3 * (r + x) / (alpha + T) - w4 * (r + x) / (alpha + t_x)
+    d_a = digamma(a + b) - digamma(a + b + x) + w4 / a
+    d_b = digamma(a + b) + digamma(b + x) - digamma(b) - digamma(a + b + x) - w4 / b_x1
+    return ll, np.stack([d_r, d_alpha, d_a, d_b])
+
+
+@dataclass(frozen=True, slots=True)
+class BetaGeoFit:
+    """A fitted BG/NBD model (Fader, Hardie & Lee 2005).
+
+    Purchases follow a Poisson process with rate λ ~ Gamma(r, α) while the
+    customer is alive; after each purchase they drop out with probability
+    p ~ Beta(a, b). Times are in the fitted summary's time unit.
+    """
+
+    r: float
+    alpha: float
+    a: float
+    b: float
+    log_likelihood: float
+    std_errors: dict[str, float]
+    n_customers: int
+    converged: bool
+    params: Array = field(repr=False)
+
+    def expected_purchases(self, summary: pl.DataFrame | pl.LazyFrame, t: float) -> pl.DataFrame:
+        """E[purchases in the next ``t`` time units | the customer's history].
+
+        Returns ``customer_id`` and ``expected_purchases`` (Float64).
+        """
+        ids, x, t_x, T = _summary_arrays(summary)
+        (horizon,) = _times(t)
+        r, alpha, a, b = self.params
+        log_ratio = (r + x) * (np.log(alpha + T) - np.log(alpha + T + horizon))
+        hyp = special.hyp2f1(r + x, b + x, a + b + x - 1, horizon / (alpha + T + horizon))
+        numerator = (a + b + x - 1) / (a - 1) * (1 - np.exp(log_ratio) * hyp)
+        odds = np.where(
+            x > 0,
+            a
+            / np.where(x > 0, b + x - 1, 1.0)
+            * np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + t_x))),
+            0.0,
+        )
+        return ids.with_columns(pl.Series("expected_purchases", numerator / (1 + odds)))
+
+    def probability_alive(self, summary: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+        """P(alive at T | history): ``customer_id``, ``probability_alive``."""
+        ids, x, t_x, T = _summary_arrays(summary)
+        r, alpha, a, b = self.params
+        log_odds = np.where(
+            x > 0,
+            np.log(a)
+            - np.log(np.where(x > 0, b + x - 1, 1.0))
+            + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x)),
+            -np.inf,
+        )
+        return ids.with_columns(pl.Series("probability_alive", special.expit(-log_odds)))
+
+    def expected_purchases_population(self, t: float | Sequence[float]) -> pl.DataFrame:
+        """E[X(t)] for a customer just acquired: ``t``, ``expected_purchases``."""
+        times = _times(t)
+        r, alpha, a, b = self.params
+        hyp = special.hyp2f1(r, b, a + b - 1, times / (alpha + times))
+        value = (a + b - 1) / (a - 1) * (1 - (alpha / (alpha + times)) ** r * hyp)
+        return pl.DataFrame({"t": times, "expected_purchases": value})
+
+    def probability_of_purchases(self, t: float, n: int | Sequence[int]) -> pl.DataFrame:
+        """P(X(t) = n) for a customer just acquired (eq. 8): ``n``, ``probability``."""
+        (horizon,) = _times(t)
+        counts = np.atleast_1d(np.asarray(n, dtype=np.int64))
+        if np.any(counts < 0):
+            msg = f"n={n!r} must be whole numbers >= 0."
+            raise ArgumentError(msg)
+        r, alpha, a, b = self.params
+        k = counts.astype(np.float64)
+        log_q = np.log(alpha / (alpha + horizon))
+        log_p = np.log(horizon / (alpha + horizon)) if horizon > 0 else -np.inf
+        first = np.exp(
+            betaln(a, b + k)
+            - betaln(a, b)
+            + gammaln(r + k)
+            - gammaln(r)
+            - gammaln(k + 1)
+            + r * log_q
+            + np.where(k > 0, k * log_p, 0.0)
+        )
+        top = int(counts.max()) if counts.size else 0
+        j = np.arange(max(top, 1), dtype=np.float64)
+        terms = np.exp(
+            gammaln(r + j) - gammaln(r) - gammaln(j + 1) + np.where(j > 0, j * log_p, 0.0)
+        )
+        partial = np.concatenate([[0.0], np.cumsum(terms)])  # partial[n] = sum_{j<n}
+        second = np.where(
+            counts > 0,
+            np.exp(betaln(a + 1, b + np.maximum(k, 1) - 1) - betaln(a, b))
+            * (1 - np.exp(r * log_q) * partial[counts]),
+            0.0,
+        )
+        return pl.DataFrame({"n": counts, "probability": first + second})
+
+
+def _fit_beta_geo(data: Weighted) -> tuple[Array, float, bool, Array]:
+    def negative(log_params: Array) -> tuple[float, Array]:
+        params = np.exp(log_params)
+        ll, grad = beta_geo_log_likelihood(params, data.x, data.t_x, data.T)
+        total = -float(np.dot(data.weight, ll))
+        return total, -(grad @ data.weight) * params
+
+    mean_t = float(np.average(data.T, weights=data.weight))
+    start = np.array([0.5, max(mean_t / 4, 1e-2), 1.0, 2.0])
+    params, ll, ok = maximise(negative, start, model="BG/NBD", scale=data.weight.sum())
+
+    def gradient(p: Array) -> Array:
+        return -(beta_geo_log_likelihood(p, data.x, data.t_x, data.T)[1] @ data.weight)
+
+    return params, ll, ok, standard_errors(gradient, params)
+
+
+def fit_beta_geo(summary: pl.DataFrame | pl.LazyFrame) -> BetaGeoFit:
+    """Fit the BG/NBD model to an RFM summary by maximum likelihood.
+
+    Parameters
+    ----------
+    summary : polars.DataFrame or polars.LazyFrame
+        The result of :func:`crm_metrics.rfm_summary` (``frequency``,
+        ``recency``, ``T``). Rows shared by many customers are fitted once,
+        weighted.
+
+    Returns
+    -------
+    BetaGeoFit
+        ``r, alpha, a, b``, the maximised ``log_likelihood``, ``std_errors``
+        (from the observed information), ``n_customers``, ``converged``.
+
+    Raises
+    ------
+    crm_metrics.ConvergenceError
+        When the optimiser cannot reach finite parameters.
+
+    Notes
+    -----
+    The likelihood of Fader, Hardie & Lee (2005), eq. 6, is maximised over
+    the logarithms of the parameters with L-BFGS-B and its analytic gradient;
+    the standard errors come from a Hessian of central differences of that
+    gradient. On the CDNOW sample (2,357 customers, weeks) it gives the
+    published r = 0.243, α = 4.414, a = 0.793, b = 2.426, LL = −9582.4.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> import crm_metrics as cm
+    >>> summary = pl.DataFrame(
+    ...     {
+    ...         "customer_id": range(6),
+    ...         "frequency": [0, 1, 4, 0, 2, 7],
+    ...         "recency": [0.0, 10.0, 30.0, 0.0, 5.0, 37.0],
+    ...         "T": [38.0, 38.0, 38.0, 30.0, 30.0, 38.0],
+    ...     }
+    ... )
+    >>> fit = cm.clv.fit_beta_geo(summary)
+    >>> fit.n_customers, fit.converged
+    (6, True)
+    """
+    data = weighted_rows(summary)
+    params, ll, ok, errors = _fit_beta_geo(data)
+    names = ("r", "alpha", "a", "b")
+    return BetaGeoFit(
+        r=float(params[0]),
+        alpha=float(params[1]),
+        a=float(params[2]),
+        b=float(params[3]),
+        log_likelihood=ll,
+        std_errors=dict(zip(names, map(float, errors), strict=True)),
+        n_customers=data.n_customers,
+        converged=ok,
+        params=params,
+    )
+
+
+# ---------------------------------------------------------------------------- Pareto/NBD
+
+
+def _log_hyp2f1_pareto(params: Array, x: Array, y: Array) -> Array:
+    """log of 2F1(...)/(max(α, β) + y)^(r+s+x) of the Pareto/NBD likelihood, without overflow.
+
+    Euler's transformation turns the hypergeometric term into
+    (1 − z)^(c−a−b) · 2F1(1, ·; r+s+x+1; z), whose series is bounded.
+    """
+    r, alpha, s, beta = params
+    rsx = r + s + x
+    if alpha >= beta:
+        z = (alpha - beta) / (alpha + y)
+        log_rest = np.log(beta + y) - np.log(alpha + y)  # log(1 - z), exactly
+        log_h = -s * log_rest + np.log(special.hyp2f1(1.0, r + x, rsx + 1, z))
+        return np.asarray(log_h - rsx * np.log(alpha + y), dtype=np.float64)
+    z = (beta - alpha) / (beta + y)
+    log_rest = np.log(alpha + y) - np.log(beta + y)
+    log_h = (1 - r - x) * log_rest + np.log(special.hyp2f1(1.0, s + 1, rsx + 1, z))
+    return np.asarray(log_h - rsx * np.log(beta + y), dtype=np.float64)
+
+
+def pareto_nbd_log_likelihood(params: Array, x: Array, t_x: Array, T: Array) -> tuple[Array, Array]:
+    """Per-row Pareto/NBD log-likelihood and the log odds of being dead (term2 − term1).
+
+    Far from the optimum (huge or tiny parameters) a value may be NaN; the
+    optimiser treats that as a wall.
+    """
+    with np.errstate(all="ignore"):
+        return _pareto_nbd_log_likelihood(params, x, t_x, T)
+
+
+def _pareto_nbd_log_likelihood(
+    params: Array, x: Array, t_x: Array, T: Array
+) -> tuple[Array, Array]:
+    r, alpha, s, beta = params
+    head = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
+    term1 = -(r + x) * np.log(alpha + T) - s * np.log(beta + T)
+    log_f_tx = _log_hyp2f1_pareto(params, x, t_x)
+    log_f_T = _log_hyp2f1_pareto(params, x, T)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gap = np.where(log_f_T < log_f_tx, log_f_T - log_f_tx, -np.inf)
+        log_a0 = log_f_tx + np.log(-np.expm1(gap))
+    term2 = np.log(s) - np.log(r + s + x) + log_a0
+    return head + np.logaddexp(term1, term2), term2 - term1
+
+
+@dataclass(frozen=True, slots=True)
+class ParetoNBDFit:
+    """A fitted Pareto/NBD model (Schmittlein, Morrison & Colombo 1987).
+
+    Purchases follow a Poisson process with rate λ ~ Gamma(r, α) while alive;
+    lifetimes are exponential with rate μ ~ Gamma(s, β).
+    """
+
+    r: float
+    alpha: float
+    s: float
+    beta: float
+    log_likelihood: float
+    std_errors: dict[str, float]
+    n_customers: int
+    converged: bool
+    params: Array = field(repr=False)
+
+    def probability_alive(self, summary: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+        """P(alive at T | history): ``customer_id``, ``probability_alive``."""
+        ids, x, t_x, T = _summary_arrays(summary)
+        _, log_odds_dead = pareto_nbd_log_likelihood(self.params, x, t_x, T)
+        return ids.with_columns(pl.Series("probability_alive", special.expit(-log_odds_dead)))
+
+    def expected_purchases(self, summary: pl.DataFrame | pl.LazyFrame, t: float) -> pl.DataFrame:
+        """E[purchases in the next ``t`` | history]: ``customer_id``, ``expected_purchases``."""
+        ids, x, t_x, T = _summary_arrays(summary)
+        (horizon,) = _times(t)
+        r, alpha, s, beta = self.params
+        _, log_odds_dead = pareto_nbd_log_likelihood(self.params, x, t_x, T)
+        alive = special.expit(-log_odds_dead)
+        if abs(s - 1) < 1e-9:
+            rate = (r + x) * (beta + T) / (alpha + T) * np.log1p(horizon / (beta + T))
+        else:
+            rate = (
+                (r + x)
+                * (beta + T)
+                / ((alpha + T) * (s - 1))
+                * (1 - ((beta + T) / (beta + T + horizon)) ** (s - 1))
+            )
+        return ids.with_columns(pl.Series("expected_purchases", alive * rate))
+
+    def expected_purchases_population(self, t: float | Sequence[float]) -> pl.DataFrame:
+        """E[X(t)] for a customer just acquired: ``t``, ``expected_purchases``."""
+        times = _times(t)
+        r, alpha, s, beta = self.params
+        if abs(s - 1) < 1e-9:
+            value = r * beta / alpha * np.log1p(times / beta)
+        else:
+            value = r * beta / (alpha * (s - 1)) * (1 - (beta / (beta + times)) ** (s - 1))
+        return pl.DataFrame({"t": times, "expected_purchases": value})
+
+    def probability_of_purchases(self, t: float, n: int | Sequence[int]) -> pl.DataFrame:
+        """P(X(t) = n) for a customer just acquired (Fader & Hardie's note 013)."""
+        (horizon,) = _times(t)
+        counts = np.atleast_1d(np.asarray(n, dtype=np.int64))
+        if np.any(counts < 0):
+            msg = f"n={n!r} must be whole numbers >= 0."
+            raise ArgumentError(msg)
+        r, alpha, s, beta = self.params
+        out = np.empty(len(counts))
+        for position, count in enumerate(counts):  # one closed form per requested n
+            k = float(count)
+            first = np.exp(
+                gammaln(r + k)
+                - gammaln(r)
+                - gammaln(k + 1)
+                + r * np.log(alpha / (alpha + horizon))
+                + (k * np.log(horizon / (alpha + horizon)) if k > 0 else 0.0)
+                + s * np.log(beta / (beta + horizon))
+            )
+            big, second_b = (alpha, s + 1) if alpha >= beta else (beta, r + k)
+            z1 = abs(alpha - beta) / big
+            log_b1 = np.log(special.hyp2f1(r + s, second_b, r + s + k + 1, z1)) - (r + s) * np.log(
+                big
+            )
+            i = np.arange(count + 1, dtype=np.float64)
+            z2 = abs(alpha - beta) / (big + horizon)
+            log_b2 = np.log(special.hyp2f1(r + s + i, second_b, r + s + k + 1, z2)) - (
+                r + s + i
+            ) * np.log(big + horizon)
+            log_w = gammaln(r + s + i) - gammaln(r + s) - gammaln(i + 1)
+            log_w = log_w + (i * np.log(horizon) if horizon > 0 else np.where(i == 0, 0.0, -np.inf))
+            log_sum = special.logsumexp(log_w + log_b2)
+            log_scale = r * np.log(alpha) + s * np.log(beta) + betaln(r + k, s + 1) - betaln(r, s)
+            # B1 − Σ: the part of the mass from customers who die before t
+            bracket = np.exp(log_scale + log_b1) * -np.expm1(log_sum - log_b1)
+            out[position] = first + bracket
+        return pl.DataFrame({"n": counts, "probability": out})
+
+
+def fit_pareto_nbd(summary: pl.DataFrame | pl.LazyFrame) -> ParetoNBDFit:
+    """Fit the Pareto/NBD model to an RFM summary by maximum likelihood.
+
+    Parameters
+    ----------
+    summary : polars.DataFrame or polars.LazyFrame
+        The result of :func:`crm_metrics.rfm_summary`.
+
+    Returns
+    -------
+    ParetoNBDFit
+        ``r, alpha, s, beta``, ``log_likelihood``, ``std_errors``,
+        ``n_customers``, ``converged``.
+
+    Notes
+    -----
+    The hypergeometric term is evaluated through Euler's transformation in
+    log space, so it neither overflows nor underflows for large frequencies.
+    Unlike BG/NBD, the gradient here is by central differences (the
+    derivatives of 2F1 in its parameters have no cheap closed form).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> import crm_metrics as cm
+    >>> summary = pl.DataFrame(
+    ...     {
+    ...         "customer_id": range(6),
+    ...         "frequency": [0, 1, 4, 0, 2, 7],
+    ...         "recency": [0.0, 10.0, 30.0, 0.0, 5.0, 37.0],
+    ...         "T": [38.0, 38.0, 38.0, 30.0, 30.0, 38.0],
+    ...     }
+    ... )
+    >>> cm.clv.fit_pareto_nbd(summary).n_customers
+    6
+    """
+    data = weighted_rows(summary)
+
+    def total(params: Array) -> float:
+        ll, _ = pareto_nbd_log_likelihood(params, data.x, data.t_x, data.T)
+        return -float(np.dot(data.weight, ll))
+
+    def gradient(params: Array) -> Array:
+        grad = np.empty(4)
+        for i in range(4):  # central differences, one per parameter
+            step = 1e-6 * max(abs(params[i]), 1e-3)
+            up, down = params.copy(), params.copy()
+            up[i] += step
+            down[i] -= step
+            grad[i] = (total(up) - total(down)) / (2 * step)
+        return grad
+
+    def negative(log_params: Array) -> tuple[float, Array]:
+        params = np.exp(log_params)
+        value = total(params)
+        return value, gradient(params) * params
+
+    mean_t = float(np.average(data.T, weights=data.weight))
+    start = np.array([0.5, max(mean_t / 4, 1e-2), 0.5, max(mean_t, 1e-2)])
+    params, ll, ok = maximise(negative, start, model="Pareto/NBD", scale=data.weight.sum())
+    errors = standard_errors(gradient, params)
+    names = ("r", "alpha", "s", "beta")
+    return ParetoNBDFit(
+        r=float(params[0]),
+        alpha=float(params[1]),
+        s=float(params[2]),
+        beta=float(params[3]),
+        log_likelihood=ll,
+        std_errors=dict(zip(names, map(float, errors), strict=True)),
+        n_customers=data.n_customers,
+        converged=ok,
+        params=params,
+    )
+
+
+# ---------------------------------------------------------------------------- Gamma-Gamma
+
+
+def gamma_gamma_log_likelihood(params: Array, x: Array, m: Array) -> tuple[Array, Array]:
+    """Per-row Gamma-Gamma log-likelihood of the mean value ``m`` of ``x`` repeat purchases."""
+    p, q, gamma = params
+    px = p * x
+    ll = (
+        gammaln(px + q)
+        - gammaln(px)
+        - gammaln(q)
+        + q * np.log(gamma)
+        + (px - 1) * np.log(m)
+        + px * np.log(x)
+        - (px + q) * np.log(gamma + m * x)
+    )
+    d_p = x * (digamma(px + q) - digamma(px) + np.log(m) + np.log(x) - np.log(gamma + m * x))
+    d_q = digamma(px + q) - digamma(q) + np.log(gamma) - np.log(gamma + m * x)
+    d_gamma = q / gamma - (px + q) / (gamma + m * x)
+    return ll, np.stack([d_p, d_q, d_gamma])
+
+
+@dataclass(frozen=True, slots=True)
+class GammaGammaFit:
+    """A fitted Gamma-Gamma model of spend per transaction (Fader & Hardie 2013)."""
+
+    p: float
+    q: float
+    gamma: float
+    log_likelihood: float
+    std_errors: dict[str, float]
+    n_customers: int
+    converged: bool
+    params: Array = field(repr=False)
+
+    def expected_average_value(self, summary: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+        """E[spend per transaction | history]: ``customer_id``, ``expected_average_value``.
+
+        Customers without a repeat purchase get the population mean
+        ``p · γ / (q − 1)``.
+        """
+        frame = summary.lazy().collect() if isinstance(summary, pl.LazyFrame) else summary
+        if "monetary_value" not in frame.columns or "frequency" not in frame.columns:
+            msg = (
+                "summary needs frequency and monetary_value.\n"
+                "Hint: cm.rfm_summary(orders, monetary=True)."
+            )
+            raise ArgumentError(msg)
+        p, q, gamma = self.params
+        x = frame["frequency"].cast(pl.Float64).to_numpy()
+        m = frame["monetary_value"].cast(pl.Float64).to_numpy()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            value = np.where(x > 0, p * (gamma + x * m) / (p * x + q - 1), p * gamma / (q - 1))
+        ids = (
+            frame.select("customer_id")
+            if "customer_id" in frame.columns
+            else frame.select(pl.int_range(pl.len()).alias("row"))
+        )
+        return ids.with_columns(pl.Series("expected_average_value", value))
+
+
+def fit_gamma_gamma(summary: pl.DataFrame | pl.LazyFrame) -> GammaGammaFit:
+    """Fit the Gamma-Gamma model of average spend, on customers with repeat purchases.
+
+    Parameters
+    ----------
+    summary : polars.DataFrame or polars.LazyFrame
+        The result of :func:`crm_metrics.rfm_summary` with ``monetary_value``.
+        Only rows with ``frequency > 0`` and ``monetary_value > 0`` are used.
+
+    Returns
+    -------
+    GammaGammaFit
+        ``p, q, gamma``, ``log_likelihood``, ``std_errors``, ``n_customers``
+        (those fitted on), ``converged``.
+
+    Warns
+    -----
+    UserWarning
+        When frequency and monetary value are correlated (|Pearson r| > 0.3
+        among the customers fitted on): the model assumes they are independent.
+
+    Notes
+    -----
+    On the CDNOW sample's 946 calibration repeat buyers it gives the
+    published p = 6.25, q = 3.74, γ = 15.44.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> import crm_metrics as cm
+    >>> summary = pl.DataFrame(
+    ...     {
+    ...         "customer_id": range(6),
+    ...         "frequency": [1, 2, 4, 1, 3, 7],
+    ...         "recency": [10.0, 12.0, 30.0, 3.0, 5.0, 37.0],
+    ...         "T": [38.0] * 6,
+    ...         "monetary_value": [20.0, 35.0, 28.5, 30.0, 25.0, 22.0],
+    ...     }
+    ... )
+    >>> cm.clv.fit_gamma_gamma(summary).n_customers
+    6
+    """
+    data = weighted_rows(summary, monetary=True, repeat_only=True)
+    assert data.m is not None
+    m = data.m
+    if data.weight.size > 2:
+        corr = np.corrcoef(
+            np.repeat(data.x, data.weight.astype(int)), np.repeat(m, data.weight.astype(int))
+        )[0, 1]
+        if np.isfinite(corr) and abs(corr) > 0.3:
+            warnings.warn(
+                f"Frequency and monetary value are correlated (Pearson r = {corr:.2f}); "
+                "the Gamma-Gamma model assumes they are independent.",
+                UserWarning,
+                stacklevel=2,
+            )
+
+    def negative(log_params: Array) -> tuple[float, Array]:
+        params = np.exp(log_params)
+        ll, grad = gamma_gamma_log_likelihood(params, data.x, m)
+        return -float(np.dot(data.weight, ll)), -(grad @ data.weight) * params
+
+    start = np.array([1.0, 2.0, float(np.average(m, weights=data.weight))])
+    params, ll, ok = maximise(negative, start, model="Gamma-Gamma", scale=data.weight.sum())
+
+    def gradient(p: Array) -> Array:
+        return -(gamma_gamma_log_likelihood(p, data.x, m)[1] @ data.weight)
+
+    errors = standard_errors(gradient, params)
+    names = ("p", "q", "gamma")
+    return GammaGammaFit(
+        p=float(params[0]),
+        q=float(params[1]),
+        gamma=float(params[2]),
+        log_likelihood=ll,
+        std_errors=dict(zip(names, map(float, errors), strict=True)),
+        n_customers=data.n_customers,
+        converged=ok,
+        params=params,
+    )
+
+
+# ---------------------------------------------------------------------------- sBG
+
+
+@dataclass(frozen=True, slots=True)
+class ShiftedBetaGeoFit:
+    """A fitted shifted-beta-geometric model of contractual retention (Fader & Hardie 2007)."""
+
+    alpha: float
+    beta: float
+    log_likelihood: float
+    std_errors: dict[str, float]
+    n_customers: int
+    converged: bool
+
+    def survival(self, periods: int | Sequence[int]) -> pl.DataFrame:
+        """S(t) = B(α, β + t) / B(α, β) and the retention rate r(t) = (β + t − 1)/(α + β + t − 1).
+
+        Returns ``period`` (Int64), ``survival`` and ``retention_rate`` (null at 0).
+        """
+        t = np.atleast_1d(np.asarray(periods, dtype=np.int64))
+        if np.any(t < 0):
+            msg = f"periods={periods!r} must be whole numbers >= 0."
+            raise ArgumentError(msg)
+        a, b = self.alpha, self.beta
+        tf = t.astype(np.float64)
+        survival = np.exp(betaln(a, b + tf) - betaln(a, b))
+        retention = np.where(t > 0, (b + tf - 1) / (a + b + tf - 1), np.nan)
+        return pl.DataFrame(
+            {"period": t, "survival": survival, "retention_rate": retention}
+        ).with_columns(pl.col("retention_rate").fill_nan(None))
+
+
+def _sbg_log_likelihood(params: Array, lost: Array, alive: float, t: Array) -> tuple[float, Array]:
+    a, b = params
+    log_b = betaln(a, b)
+    d_log_b = np.array([digamma(a) - digamma(a + b), digamma(b) - digamma(a + b)])
+    log_churn = betaln(a + 1, b + t - 1) - log_b  # P(T = t), t = 1..n
+    d_churn_a = digamma(a + 1) - digamma(a + b + t) - d_log_b[0]
+    d_churn_b = digamma(b + t - 1) - digamma(a + b + t) - d_log_b[1]
+    n = float(t[-1])
+    log_survive = betaln(a, b + n) - log_b
+    d_surv_a = digamma(a) - digamma(a + b + n) - d_log_b[0]
+    d_surv_b = digamma(b + n) - digamma(a + b + n) - d_log_b[1]
+    ll = float(np.dot(lost, log_churn) + alive * log_survive)
+    grad = np.array(
+        [np.dot(lost, d_churn_a) + alive * d_surv_a, np.dot(lost, d_churn_b) + alive * d_surv_b]
+    )
+    return ll, grad
+
+
+def fit_shifted_beta_geo(survivors: Sequence[float] | pl.Series) -> ShiftedBetaGeoFit:
+    """Fit the sBG model to the number of customers still active after each period.
+
+    Parameters
+    ----------
+    survivors : sequence of numbers or polars.Series
+        Customers alive at the start (period 0) and after each of the next
+        periods, non-increasing, e.g. ``[1000, 631, 468, 382, 326]``.
+
+    Returns
+    -------
+    ShiftedBetaGeoFit
+        ``alpha``, ``beta``, ``log_likelihood``, ``std_errors``,
+        ``n_customers`` (the starting count), ``converged``; ``survival(t)``
+        projects S(t) and retention rates beyond the data.
+
+    Notes
+    -----
+    Each customer churns after period :math:`t` with probability
+    :math:`\\theta` ~ Beta(α, β) per period. With :math:`n_t` survivors,
+    LL = Σ (n_{t−1} − n_t) ln P(T = t) + n_last ln S(last), where
+    P(T = t) = B(α + 1, β + t − 1)/B(α, β).
+
+    Examples
+    --------
+    >>> import crm_metrics as cm
+    >>> fit = cm.clv.fit_shifted_beta_geo([1000, 869, 743, 653, 593, 551, 517, 491])
+    >>> round(fit.alpha, 3), round(fit.beta, 3)
+    (0.668, 3.806)
+    """
+    counts = np.asarray(
+        survivors.to_numpy() if isinstance(survivors, pl.Series) else survivors, dtype=np.float64
+    )
+    if (
+        counts.ndim != 1
+        or counts.size < 2
+        or not np.all(np.isfinite(counts))
+        or counts[0] <= 0
+        or np.any(np.diff(counts) > 0)
+        or np.any(counts < 0)
+    ):
+        msg = (
+            f"survivors={list(counts)!r} is not a non-increasing sequence of at least two "
+            "counts starting above 0.\n"
+            "Hint: pass customers alive at period 0, 1, 2, … e.g. [1000, 631, 468]."
+        )
+        raise ArgumentError(msg)
+    lost = -np.diff(counts)
+    t = np.arange(1, counts.size, dtype=np.float64)
+
+    def negative(log_params: Array) -> tuple[float, Array]:
+        params = np.exp(log_params)
+        ll, grad = _sbg_log_likelihood(params, lost, float(counts[-1]), t)
+        return -ll, -grad * params
+
+    params, ll, ok = maximise(negative, np.array([1.0, 1.0]), model="sBG", scale=float(counts[0]))
+    errors = standard_errors(
+        lambda p: -_sbg_log_likelihood(p, lost, float(counts[-1]), t)[1], params
+    )
+    return ShiftedBetaGeoFit(
+        alpha=float(params[0]),
+        beta=float(params[1]),
+        log_likelihood=ll,
+        std_errors={"alpha": float(errors[0]), "beta": float(errors[1])},
+        n_customers=int(counts[0]),
+        converged=ok,
+    )
