@@ -13,7 +13,7 @@ The docstrings of :mod:`crm_metrics.acquisition` are the specification:
   plus ``within`` is on or before the end of observation.
 
 Layout: golden tests by hand; hypothesis properties against
-:mod:`oracle_kpis`; invariants; errors; known bugs (strict xfail, ``BUG:``).
+:mod:`oracle_kpis`; invariants; errors; regressions for bugs found this way.
 """
 
 from __future__ import annotations
@@ -803,30 +803,12 @@ def test_lead_group_by_bad_column(key: str) -> None:
 # 7. known bugs
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: converted_at is optional in the leads model, so validation passes without it; "
-        "lead_conversion_rate then fails with a raw KeyError('converted_at') from "
-        "data.schema['converted_at'] instead of a ValidationError naming the column (or "
-        "treating every lead as not converted)"
-    ),
-)
-def test_bug_missing_converted_at_is_a_raw_key_error() -> None:
+def test_regression_missing_converted_at_is_a_raw_key_error() -> None:
     with pytest.raises(cm.ValidationError, match="converted_at"):
         cm.lead_conversion_rate(LEADS.drop("converted_at"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: orders passed as customers: the group of a customer is taken from the "
-        "first purchase with sort_by(ordered_at, maintain_order=True).first(), so when "
-        "two first purchases share the instant the input row order decides the group "
-        "(STYLE non-negotiable 3: shuffling rows never changes an output)"
-    ),
-)
-def test_bug_first_purchase_tie_depends_on_row_order() -> None:
+def test_regression_first_purchase_tie_depends_on_row_order() -> None:
     orders = make_orders(
         [(1, date(2024, 1, 5), 10.0), (1, date(2024, 1, 5), 20.0)], category=["a", "b"]
     )

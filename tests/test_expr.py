@@ -235,13 +235,6 @@ def test_age_band_matches_the_oracle(births: list[date | None], on: date, edges:
     assert_series_equal(got, pl.Series("age_band", want, dtype=pl.Enum(labels)))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: age_band_labels accepts booleans as edges (bool is an int subclass), giving "
-        "labels '<True', 'True-17', '18+' instead of an ArgumentError"
-    ),
-)
-def test_bug_boolean_edges_are_accepted() -> None:
+def test_regression_boolean_edges_are_accepted() -> None:
     with pytest.raises(cm.ArgumentError):
         cm.expr.age_band_labels((True, 18))

@@ -429,16 +429,7 @@ def test_group_by_bad_column(key: str) -> None:
 # 5. known bugs
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: DESIGN §3 'empty input gives an empty frame with the same schema', but "
-        "net_promoter_score(empty) with every=None and no group_by returns one row "
-        "(responses 0, nps null): observed.select(counts) aggregates zero rows to one row; "
-        "with group_by or every the same input gives 0 rows"
-    ),
-)
-def test_bug_empty_input_gives_one_row(to_kind: ToKind) -> None:
+def test_regression_empty_input_gives_one_row(to_kind: ToKind) -> None:
     got = quiet_nps(to_kind(SAMPLE.clear()))
     assert got.is_empty()
     assert got.schema == nps_schema()

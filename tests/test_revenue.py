@@ -12,7 +12,7 @@ The docstrings of :mod:`crm_metrics.revenue` are the specification:
   is null before the first period, the growth rate null unless it is > 0.
 
 Layout: golden tests by hand; hypothesis properties against
-:mod:`oracle_kpis`; invariants; errors; known bugs (strict xfail, ``BUG:``).
+:mod:`oracle_kpis`; invariants; errors; regressions for bugs found this way.
 """
 
 from __future__ import annotations

@@ -495,21 +495,10 @@ def test_ratio_errors() -> None:
 
 
 # --------------------------------------------------------------------------
-# 5. known bugs
+# 5. regressions (bugs found by this file, fixed)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: with a datetime as_of the derived lifespan sums churn over months with "
-        "period_start >= date(as_of) - window (value.py '_low' uses hz.end_day, which is "
-        "the instant's own date), so with as_of 2024-12-01 10:00 and window '1y' December "
-        "2023 (starting 2023-12-01 00:00, before the documented window (as_of - window, "
-        "as_of]) is counted: its churn gives lifespan 1.62 instead of null (no churn in "
-        "the months January-November 2024 that start inside the window)"
-    ),
-)
-def test_bug_churn_month_before_an_instant_window_is_counted() -> None:
+def test_regression_churn_month_before_an_instant_window_is_counted() -> None:
     rows = [(1, datetime(2023, 11, 15), 100.0)]  # active on 1 Dec 2023, gone by 1 Jan 2024
     rows += [(2, datetime(2023 + (m > 12), (m - 1) % 12 + 1, 15), 100.0) for m in range(11, 24)]
     frame = make_orders(rows)  # 2 buys on the 15th of every month, Nov 2023 to Nov 2024

@@ -77,6 +77,11 @@ def prepare(
     _validation.raise_failures(failures)
     lazy = checked.lazy()
     names = lazy.collect_schema().names()
+    # optional columns of the data model that this function needs
+    absent = [c for c in needs if c not in names]
+    _validation.raise_failures(
+        [(table, c, "column_in_dataframe", None, ["column is missing"]) for c in absent]
+    )
     missing = [k for k in keys if k not in names]
     if missing:
         msg = (

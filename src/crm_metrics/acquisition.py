@@ -62,7 +62,7 @@ def _first_purchase(data: _api.Input, side: dict[str, str]) -> pl.LazyFrame:
         .agg(
             ts.min().alias(_ACQUIRED),
             *(
-                pl.col(c).sort_by(ts, maintain_order=True).first()
+                pl.col(c).sort_by(ts, pl.col(c), nulls_last=True).first()
                 for c in dict.fromkeys(side.values())
             ),
         )

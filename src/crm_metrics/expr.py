@@ -76,7 +76,7 @@ def age_band_labels(edges: Sequence[int] = DEFAULT_AGE_EDGES) -> list[str]:
     bounds = list(edges)
     if (
         not bounds
-        or any(not isinstance(b, int) or b <= 0 for b in bounds)
+        or any(not isinstance(b, int) or isinstance(b, bool) or b <= 0 for b in bounds)
         or sorted(set(bounds)) != bounds
     ):
         msg = (

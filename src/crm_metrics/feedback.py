@@ -155,7 +155,10 @@ def net_promoter_score(
     ]
     period_keys: list[str]
     if every is None:
-        plan = observed.group_by(keys).agg(counts) if keys else observed.select(counts)
+        if keys:
+            plan = observed.group_by(keys).agg(counts)
+        else:  # no responses, no row (as with every= or group_by=)
+            plan = observed.select(counts).filter(pl.col("responses") > 0)
         period_keys = []
     else:
         plan = dense_periods(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -155,7 +155,14 @@ def customer_lifetime_value(
         lifespan = per_group.with_columns(pl.lit(float(lifespan_years)).alias("lifespan_years"))
     else:
         moves, _ = _movements_plan(data.frame, "1mo", inactive_after, keys, as_of)
-        first_month = frame.select(hz.end_day.dt.offset_by(f"-{window}").alias("_low"))
+        # the first day wholly inside the window: its months are the ones counted
+        if hz.instant is not None and data.schema[_TS] != pl.Date:
+            low = hz.instant.dt.offset_by(f"-{window}")
+            starts_late = low.dt.time() != pl.lit(time(0))
+            first_day = low.dt.date() + pl.duration(days=starts_late.cast(pl.Int64))
+        else:
+            first_day = hz.end_day.dt.offset_by(f"-{window}")
+        first_month = frame.select(first_day.alias("_low"))
         churn = (
             moves.join(first_month, how="cross")
             .filter(pl.col("is_complete") & (pl.col("period_start") >= pl.col("_low")))
