@@ -245,8 +245,9 @@ def customer_acquisition_cost(
                 acquired_frame.select(pl.col(_ACQUIRED).max().dt.date().alias("_day")),
             ]
         ).select(pl.col("_day").max())
-        spend_frame = spend_frame.join(latest, how="cross")
-        acquired_frame = acquired_frame.join(latest, how="cross")
+        # several branches read these: computed once, not once per branch
+        spend_frame = spend_frame.join(latest, how="cross").cache()
+        acquired_frame = acquired_frame.join(latest, how="cross").cache()
         day = pl.col("_day")
     hz_spend = horizon("spent_at", money.schema["spent_at"], day)
     hz = horizon(_ACQUIRED, acquired.dtype, day)
