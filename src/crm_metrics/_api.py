@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from statistics import NormalDist
 from typing import Any, TypeVar, overload
 
 import polars as pl
@@ -19,6 +20,7 @@ __all__ = [
     "group_keys",
     "prepare",
     "safe_ratio",
+    "two_sided_z",
 ]
 
 T = TypeVar("T", pl.DataFrame, pl.LazyFrame)
@@ -150,6 +152,17 @@ def as_dtype(expr: pl.Expr, source: pl.DataType, target: pl.DataType) -> pl.Expr
             )
         return out
     return expr.cast(target)  # another unit, same zone (zones were checked to agree)
+
+
+def two_sided_z(confidence: float) -> float:
+    """The standard normal quantile for a two-sided ``confidence`` interval (0.95 → 1.96)."""
+    if not isinstance(confidence, float | int) or not 0 < confidence < 1:
+        msg = (
+            f"confidence={confidence!r} is not a probability strictly between 0 and 1.\n"
+            "Hint: 0.95 gives a 95 % interval (z = 1.96)."
+        )
+        raise ArgumentError(msg)
+    return NormalDist().inv_cdf(0.5 + confidence / 2)
 
 
 def safe_ratio(numerator: pl.Expr, denominator: pl.Expr) -> pl.Expr:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import warnings
 from datetime import date, datetime
-from statistics import NormalDist
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -12,7 +11,6 @@ import polars as pl
 from crm_metrics import _api
 from crm_metrics._engine.grid import dense_periods
 from crm_metrics._engine.periods import horizon, parse_every
-from crm_metrics.exceptions import ArgumentError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -28,16 +26,6 @@ SMALL_SAMPLE = 30
 
 class SmallSampleWarning(UserWarning):
     """A KPI computed from so few observations that its margin is wide."""
-
-
-def _z(confidence: float) -> float:
-    if not isinstance(confidence, float | int) or not 0 < confidence < 1:
-        msg = (
-            f"confidence={confidence!r} is not a probability strictly between 0 and 1.\n"
-            "Hint: 0.95 gives a 95 % interval (z = 1.96)."
-        )
-        raise ArgumentError(msg)
-    return NormalDist().inv_cdf(0.5 + confidence / 2)
 
 
 def net_promoter_score(
@@ -126,7 +114,7 @@ def net_promoter_score(
     >>> round(nps["nps_margin"].item(), 2)  # 1.96 × 100 × sqrt((0.5 + 0.3 − 0.04) / 10)
     54.03
     """
-    z = _z(confidence)
+    z = _api.two_sided_z(confidence)
     keys: list[str] = _api.group_keys(group_by)
     reserved = (
         "period_start",

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from statistics import NormalDist
 from typing import TYPE_CHECKING
 
 import polars as pl
 
 from crm_metrics import _api
 from crm_metrics._engine.periods import Horizon, horizon, last_active_day, parse_duration
-from crm_metrics.exceptions import ArgumentError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -168,16 +166,6 @@ def customer_summary(
     return _api.finish(plan, orders)
 
 
-def _z(confidence: float) -> float:
-    if not isinstance(confidence, float | int) or not 0 < confidence < 1:
-        msg = (
-            f"confidence={confidence!r} is not a probability strictly between 0 and 1.\n"
-            "Hint: 0.95 gives the usual 95 % band."
-        )
-        raise ArgumentError(msg)
-    return NormalDist().inv_cdf(0.5 + confidence / 2)
-
-
 def _kaplan_meier(durations: pl.LazyFrame, keys: Sequence[str], z: float) -> pl.LazyFrame:
     """Kaplan–Meier with exponential Greenwood bands from (keys, duration, event) rows."""
     keys = list(keys)
@@ -308,7 +296,7 @@ def survival_curve(
     │ 61.0     ┆ 1       ┆ 0       ┆ 1        ┆ 0.333333 │
     └──────────┴─────────┴─────────┴──────────┴──────────┘
     """
-    z = _z(confidence)
+    z = _api.two_sided_z(confidence)
     window = parse_duration(inactive_after, name="inactive_after")
     keys: list[str] = _api.group_keys(group_by)
     reserved = ("timeline", "at_risk", "churned", "censored", "survival", "ci_lower", "ci_upper")

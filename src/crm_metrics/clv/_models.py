@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -48,6 +49,13 @@ def _summary_arrays(
         frame["recency"].cast(pl.Float64).to_numpy(),
         frame["T"].cast(pl.Float64).to_numpy(),
     )
+
+
+def _fitted(names: Sequence[str], params: Array, errors: Array) -> dict[str, Any]:
+    """The parameters by name, and their standard errors, for a fit's constructor."""
+    values: dict[str, Any] = {name: float(v) for name, v in zip(names, params, strict=True)}
+    values["std_errors"] = {name: float(e) for name, e in zip(names, errors, strict=True)}
+    return values
 
 
 def _times(t: float | Sequence[float]) -> Array:
@@ -249,14 +257,9 @@ def fit_beta_geo(summary: pl.DataFrame | pl.LazyFrame) -> BetaGeoFit:
     """
     data = weighted_rows(summary)
     params, ll, ok, errors = _fit_beta_geo(data)
-    names = ("r", "alpha", "a", "b")
     return BetaGeoFit(
-        r=float(params[0]),
-        alpha=float(params[1]),
-        a=float(params[2]),
-        b=float(params[3]),
+        **_fitted(("r", "alpha", "a", "b"), params, errors),
         log_likelihood=ll,
-        std_errors=dict(zip(names, map(float, errors), strict=True)),
         n_customers=data.n_customers,
         converged=ok,
         params=params,
@@ -462,14 +465,9 @@ def fit_pareto_nbd(summary: pl.DataFrame | pl.LazyFrame) -> ParetoNBDFit:
     start = np.array([0.5, max(mean_t / 4, 1e-2), 0.5, max(mean_t, 1e-2)])
     params, ll, ok = maximise(negative, start, model="Pareto/NBD", scale=data.weight.sum())
     errors = standard_errors(gradient, params)
-    names = ("r", "alpha", "s", "beta")
     return ParetoNBDFit(
-        r=float(params[0]),
-        alpha=float(params[1]),
-        s=float(params[2]),
-        beta=float(params[3]),
+        **_fitted(("r", "alpha", "s", "beta"), params, errors),
         log_likelihood=ll,
-        std_errors=dict(zip(names, map(float, errors), strict=True)),
         n_customers=data.n_customers,
         converged=ok,
         params=params,
@@ -608,11 +606,8 @@ def fit_gamma_gamma(summary: pl.DataFrame | pl.LazyFrame) -> GammaGammaFit:
     errors = standard_errors(gradient, params)
     names = ("p", "q", "gamma")
     return GammaGammaFit(
-        p=float(params[0]),
-        q=float(params[1]),
-        gamma=float(params[2]),
+        **_fitted(names, params, errors),
         log_likelihood=ll,
-        std_errors=dict(zip(names, map(float, errors), strict=True)),
         n_customers=data.n_customers,
         converged=ok,
         params=params,
