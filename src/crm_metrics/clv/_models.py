@@ -18,7 +18,7 @@ from crm_metrics.clv._fit import (
     standard_errors,
     weighted_rows,
 )
-from crm_metrics.exceptions import ArgumentError
+from crm_metrics.exceptions import ArgumentError, ConvergenceError
 
 __all__ = [
     "BetaGeoFit",
@@ -56,6 +56,18 @@ def _fitted(names: Sequence[str], params: Array, errors: Array) -> dict[str, Any
     values: dict[str, Any] = {name: float(v) for name, v in zip(names, params, strict=True)}
     values["std_errors"] = {name: float(e) for name, e in zip(names, errors, strict=True)}
     return values
+
+
+def _needs_repeat_buyers(data: Weighted, model: str) -> None:
+    """Without a repeat purchase the purchase rate and dropout are not identified."""
+    if not np.any(data.x > 0):
+        msg = (
+            f"No customer in the summary has a repeat purchase: the {model} model "
+            "cannot be identified.\n"
+            "Hint: lengthen the observation window, or check granularity (same-period "
+            "orders count once)."
+        )
+        raise ConvergenceError(msg)
 
 
 def _times(t: float | Sequence[float]) -> Array:
@@ -98,6 +110,29 @@ def beta_geo_log_likelihood(params: Array, x: Array, t_x: Array, T: Array) -> tu
     return ll, np.stack([d_r, d_alpha, d_a, d_b])
 
 
+def _bgnbd_conditional(params: Array, x: Array, t_x: Array, T: Array, horizon: float) -> Array:
+    """E[X(t) | x, t_x, T] of Fader, Hardie & Lee (2005, eq. 10), without overflow.
+
+    Euler's transformation folds ((α+T)/(α+T+t))^(r+x) · 2F1(r+x, b+x; a+b+x−1; z)
+    into ((α+T)/(α+T+t))^(a−1) · 2F1(a+b−r−1, a−1; a+b+x−1; z), which stays
+    finite for large x and long horizons.
+    """
+    r, alpha, a, b = params
+    with np.errstate(all="ignore"):
+        z = horizon / (alpha + T + horizon)
+        log_rest = np.log(alpha + T) - np.log(alpha + T + horizon)  # log(1 − z)
+        folded = np.exp((a - 1) * log_rest) * special.hyp2f1(a + b - r - 1, a - 1, a + b + x - 1, z)
+        numerator = (a + b + x - 1) / (a - 1) * (1 - folded)
+        log_odds = np.where(
+            x > 0,
+            np.log(a)
+            - np.log(np.where(x > 0, b + x - 1, 1.0))
+            + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x)),
+            -np.inf,
+        )
+        return np.asarray(numerator * special.expit(-log_odds), dtype=np.float64)
+
+
 @dataclass(frozen=True, slots=True)
 class BetaGeoFit:
     """A fitted BG/NBD model (Fader, Hardie & Lee 2005).
@@ -124,18 +159,14 @@ class BetaGeoFit:
         """
         ids, x, t_x, T = _summary_arrays(summary)
         (horizon,) = _times(t)
-        r, alpha, a, b = self.params
-        log_ratio = (r + x) * (np.log(alpha + T) - np.log(alpha + T + horizon))
-        hyp = special.hyp2f1(r + x, b + x, a + b + x - 1, horizon / (alpha + T + horizon))
-        numerator = (a + b + x - 1) / (a - 1) * (1 - np.exp(log_ratio) * hyp)
-        odds = np.where(
-            x > 0,
-            a
-            / np.where(x > 0, b + x - 1, 1.0)
-            * np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + t_x))),
-            0.0,
-        )
-        return ids.with_columns(pl.Series("expected_purchases", numerator / (1 + odds)))
+        if abs(self.a - 1) < 1e-4:  # a removable 0/0 at a = 1: the mean of both sides
+            step = np.array([0.0, 0.0, 1e-4, 0.0])
+            below = _bgnbd_conditional(self.params - step, x, t_x, T, horizon)
+            above = _bgnbd_conditional(self.params + step, x, t_x, T, horizon)
+            value = (below + above) / 2
+        else:
+            value = _bgnbd_conditional(self.params, x, t_x, T, horizon)
+        return ids.with_columns(pl.Series("expected_purchases", value))
 
     def probability_alive(self, summary: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
         """P(alive at T | history): ``customer_id``, ``probability_alive``."""
@@ -153,9 +184,17 @@ class BetaGeoFit:
     def expected_purchases_population(self, t: float | Sequence[float]) -> pl.DataFrame:
         """E[X(t)] for a customer just acquired: ``t``, ``expected_purchases``."""
         times = _times(t)
-        r, alpha, a, b = self.params
-        hyp = special.hyp2f1(r, b, a + b - 1, times / (alpha + times))
-        value = (a + b - 1) / (a - 1) * (1 - (alpha / (alpha + times)) ** r * hyp)
+
+        def population(a: float) -> Array:
+            r, alpha, _, b = self.params
+            hyp = special.hyp2f1(r, b, a + b - 1, times / (alpha + times))
+            value = (a + b - 1) / (a - 1) * (1 - (alpha / (alpha + times)) ** r * hyp)
+            return np.asarray(value, dtype=np.float64)
+
+        if abs(self.a - 1) < 1e-4:  # the removable 0/0 at a = 1
+            value = (population(self.a - 1e-4) + population(self.a + 1e-4)) / 2
+        else:
+            value = population(self.a)
         return pl.DataFrame({"t": times, "expected_purchases": value})
 
     def probability_of_purchases(self, t: float, n: int | Sequence[int]) -> pl.DataFrame:
@@ -256,6 +295,7 @@ def fit_beta_geo(summary: pl.DataFrame | pl.LazyFrame) -> BetaGeoFit:
     (6, True)
     """
     data = weighted_rows(summary)
+    _needs_repeat_buyers(data, "BG/NBD")
     params, ll, ok, errors = _fit_beta_geo(data)
     return BetaGeoFit(
         **_fitted(("r", "alpha", "a", "b"), params, errors),
@@ -307,7 +347,7 @@ def _pareto_nbd_log_likelihood(
     log_f_tx = _log_hyp2f1_pareto(params, x, t_x)
     log_f_T = _log_hyp2f1_pareto(params, x, T)
     with np.errstate(divide="ignore", invalid="ignore"):
-        gap = np.where(log_f_T < log_f_tx, log_f_T - log_f_tx, -np.inf)
+        gap = np.minimum(log_f_T - log_f_tx, 0.0)  # F(T) <= F(t_x); equal when t_x = T
         log_a0 = log_f_tx + np.log(-np.expm1(gap))
     term2 = np.log(s) - np.log(r + s + x) + log_a0
     return head + np.logaddexp(term1, term2), term2 - term1
@@ -441,6 +481,7 @@ def fit_pareto_nbd(summary: pl.DataFrame | pl.LazyFrame) -> ParetoNBDFit:
     6
     """
     data = weighted_rows(summary)
+    _needs_repeat_buyers(data, "Pareto/NBD")
 
     def total(params: Array) -> float:
         ll, _ = pareto_nbd_log_likelihood(params, data.x, data.t_x, data.T)
@@ -712,6 +753,12 @@ def fit_shifted_beta_geo(survivors: Sequence[float] | pl.Series) -> ShiftedBetaG
         )
         raise ArgumentError(msg)
     lost = -np.diff(counts)
+    if not lost.any():
+        msg = (
+            "No customer churned in the survivor counts: the sBG model cannot be identified.\n"
+            "Hint: pass more periods, or a cohort old enough to have lost customers."
+        )
+        raise ConvergenceError(msg)
     t = np.arange(1, counts.size, dtype=np.float64)
 
     def negative(log_params: Array) -> tuple[float, Array]:

@@ -72,7 +72,10 @@ def _per_customer(purchases: pl.LazyFrame, granularity: Every, *, monetary: bool
 
 
 def _observation_end(
-    data: _api.Input, observation_end: date | datetime | None, granularity: Every
+    data: _api.Input,
+    observation_end: date | datetime | None,
+    granularity: Every,
+    name: str = "observation_end",
 ) -> pl.Expr:
     if observation_end is None:
         day = pl.col(_TS).max().dt.date()
@@ -82,7 +85,7 @@ def _observation_end(
         day = pl.lit(observation_end, pl.Date)
     else:
         msg = (
-            f"observation_end={observation_end!r} is not a date.\n"
+            f"{name}={observation_end!r} is not a date.\n"
             "Hint: pass a datetime.date, e.g. date(1997, 9, 30)."
         )
         raise ArgumentError(msg)
@@ -112,7 +115,9 @@ def rfm_summary(
         ``"1q"`` (calendar months, fractional), or multiples.
     observation_end : date or datetime, optional
         End of the observation (its day, floored to ``granularity``);
-        defaults to the latest order's day. Later orders are left out.
+        defaults to the latest order's day. Orders in later ``granularity``
+        periods are left out (with weekly granularity, the rest of
+        ``observation_end``'s week is still in, as in lifetimes).
     monetary : bool
         Whether to compute ``monetary_value``.
 
@@ -276,6 +281,12 @@ def calibration_holdout(
     """
     period = parse_every(granularity, name="granularity")
     unit = parse_every(time_unit, name="time_unit")
+    if not isinstance(calibration_end, date):
+        msg = (
+            f"calibration_end={calibration_end!r} is not a date.\n"
+            "Hint: pass a datetime.date, e.g. date(1997, 9, 30)."
+        )
+        raise ArgumentError(msg)
     calibration = _summary_plan(
         orders,
         granularity=granularity,
@@ -284,7 +295,17 @@ def calibration_holdout(
         monetary=True,
     )
     data = _api.prepare(orders, "orders", needs=("customer_id", _TS, "amount"))
-    cal_end = _observation_end(data, calibration_end, period)
+    cal_end = _observation_end(data, calibration_end, period, "calibration_end")
+    if (
+        isinstance(calibration_end, date)
+        and isinstance(observation_end, date)
+        and observation_end < calibration_end
+    ):
+        msg = (
+            f"observation_end={observation_end} is before calibration_end={calibration_end}.\n"
+            "Hint: the holdout period runs from calibration_end to observation_end."
+        )
+        raise ArgumentError(msg)
     obs_end = _observation_end(data, observation_end, period)
     frame = data.frame.select("customer_id", _TS, "amount").with_columns(
         cal_end.alias("_cal_end"), obs_end.alias("_obs_end")

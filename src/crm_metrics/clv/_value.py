@@ -98,17 +98,33 @@ def customer_lifetime_value(
     True
     """
     if not isinstance(purchase_fit, BetaGeoFit | ParetoNBDFit):
-        msg = "purchase_fit must come from cm.clv.fit_beta_geo or cm.clv.fit_pareto_nbd."
+        msg = (
+            f"purchase_fit is a {type(purchase_fit).__qualname__}, not a purchase model.\n"
+            "Hint: pass cm.clv.fit_beta_geo(summary) or cm.clv.fit_pareto_nbd(summary)."
+        )
         raise ArgumentError(msg)
     if not isinstance(value_fit, GammaGammaFit):
-        msg = "value_fit must come from cm.clv.fit_gamma_gamma."
+        msg = (
+            f"value_fit is a {type(value_fit).__qualname__}, not a spend model.\n"
+            "Hint: pass cm.clv.fit_gamma_gamma(summary)."
+        )
         raise ArgumentError(msg)
-    if not isinstance(horizon, int) or horizon < 1:
-        msg = f"horizon={horizon!r} must be a whole number of periods >= 1."
+    if isinstance(horizon, bool) or not isinstance(horizon, int) or horizon < 1:
+        msg = (
+            f"horizon={horizon!r} is not a whole number of periods >= 1.\n"
+            "Hint: horizon=12 with horizon_unit='1mo' is one year."
+        )
         raise ArgumentError(msg)
     for name, value in (("discount_rate", discount_rate), ("margin", margin)):
-        if not isinstance(value, int | float) or not 0 <= value < float("inf"):
-            msg = f"{name}={value!r} must be a finite number >= 0."
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            bad = True
+        else:
+            bad = not 0 <= value < float("inf")
+        if bad:
+            msg = (
+                f"{name}={value!r} is not a finite number >= 0.\n"
+                "Hint: discount_rate is per horizon_unit period (0.01 a month); margin a share."
+            )
             raise ArgumentError(msg)
     step = _days(horizon_unit, "horizon_unit") / _days(time_unit, "time_unit")
     frame = summary.lazy().collect() if isinstance(summary, pl.LazyFrame) else summary
