@@ -118,7 +118,7 @@ def shift(ts: Timestamp, duration: str, *, sign: int = 1) -> Timestamp:
         candidates = (moved.replace(fold=0), moved.replace(fold=1))
         pick = min if sign > 0 else max
         nearest = pick(candidates, key=lambda value: value.astimezone(UTC))
-        return nearest.astimezone(moved.tzinfo)
+        return nearest.astimezone(UTC).astimezone(moved.tzinfo)  # a real wall time
     return moved
 
 
