@@ -911,14 +911,6 @@ def test_missing_required_column() -> None:
 # 6. bugs found (strict xfails: they pass once fixed)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: with cohort_by='acquired_at' a customer whose only observed orders are refunds "
-        "is counted in a cohort (cohort_size), although the docstring says customers with no "
-        "purchase by as_of belong to no cohort"
-    ),
-)
 def test_refund_only_customer_is_in_no_acquisition_cohort() -> None:
     frame = make_orders(
         [(1, date(2024, 1, 5), 10.0), (2, date(2024, 1, 7), -5.0)],
@@ -929,14 +921,6 @@ def test_refund_only_customer_is_in_no_acquisition_cohort() -> None:
     assert got.select("cohort_size", "active_customers", "retention_rate").row(0) == (1, 1, 1.0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: with cohort_by='acquired_at' a customer whose acquired_at is null (a nullable "
-        "column of customers) is dropped silently, with their revenue (DESIGN §5: no row "
-        "is dropped silently; the docstring does not list this case)"
-    ),
-)
 def test_null_acquired_at_is_not_dropped_silently() -> None:
     frame = make_orders(
         [(1, date(2024, 1, 5), 10.0), (2, date(2024, 2, 1), 7.0)],
@@ -953,14 +937,6 @@ def test_null_acquired_at_is_not_dropped_silently() -> None:
     assert got["revenue"].sum() == 17.0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: group_by on a key with null values: the null group's cohort_size is right but "
-        "its active_customers and revenue are 0 (the customer-period rows are joined to the "
-        "cohorts without nulls_equal=True in _engine/cohorts.cohort_counts)"
-    ),
-)
 @pytest.mark.parametrize("mode", ["classic", "unbounded"])
 def test_null_group_keeps_its_activity_and_revenue(to_kind: ToKind, mode: str) -> None:
     frame = make_orders(

@@ -736,14 +736,6 @@ def test_start_at_the_first_instant_of_a_day_without_midnight(function: Any) -> 
     assert_frame_equal(got, oracle(frame, as_of=date(2023, 11, 15)))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: mrr_movements sums mrr across currencies: a subscriptions frame whose currency "
-        "column holds EUR and USD is not refused (DESIGN §3; the schema's single_currency "
-        "check is only run by _api.prepare when 'amount' is among the needed columns)"
-    ),
-)
 def test_mixed_currencies_are_never_summed() -> None:
     mixed = GOLDEN.with_columns(pl.Series("currency", ["EUR"] * (GOLDEN.height - 1) + ["USD"]))
     with pytest.raises(cm.CrmMetricsError, match="currency"):

@@ -876,15 +876,6 @@ def test_naive_as_of_in_a_dst_gap() -> None:
 # 6. bugs found (strict xfails: they pass once fixed)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: a date as_of whose next day has no local midnight (DST starting at 00:00, "
-        "e.g. America/Asuncion on 1 Oct 2023) gives active customers a null tenure_days, "
-        "and survival_curve a null timeline row with NaN survival (as_dtype(end_day) with "
-        "non_existent='null' in survival._summary_plan)"
-    ),
-)
 def test_date_as_of_before_a_day_without_midnight() -> None:
     zone = "America/Asuncion"
     frame = make_orders([(1, datetime(2023, 9, 20, 12), 5.0)], time_zone=zone)
@@ -936,15 +927,6 @@ def test_no_customer_gives_an_empty_curve(to_kind: ToKind, amounts: list[float])
     assert curve.height == 0  # got: 1 row, at_risk 0, survival NaN
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: tenure_days is not deterministic to the last bit: customers with the same "
-        "first purchase and as_of get 88.59738395833332 or 88.59738395833334 (Polars divides "
-        "the microseconds by 86_400_000_000 either exactly or as a product with the "
-        "reciprocal, depending on chunking), so survival_curve splits a tie in two rows"
-    ),
-)
 def test_equal_tenures_are_equal() -> None:
     n = 100
     frame = pl.DataFrame(

@@ -71,8 +71,12 @@ def prepare(
     """
     checked = _validation.as_frame_or_fail(frame, table)
     eager = isinstance(checked, pl.DataFrame)
-    if "currency" in checked.collect_schema().names() and "amount" in needs:
-        needs = (*needs, "currency")  # money in several currencies is never summed
+    used = tuple(needs)
+    money = {"amount", "mrr"} & set(needs)
+    if money and "currency" in checked.collect_schema().names() and "currency" not in keys:
+        # money in several currencies is never summed (grouping by currency keeps
+        # each sum in one currency)
+        needs = (*needs, "currency")
     failures = _validation.table_failures(
         checked, table, depth="data" if eager else "schema", columns=needs
     )
@@ -102,7 +106,7 @@ def prepare(
             "Hint: segment by a non-identifying attribute (country, age band, channel)."
         )
         raise ArgumentError(msg)
-    clash = [k for k in keys if k in reserved or k in needs]
+    clash = [k for k in keys if k in reserved or k in used]
     if clash:
         msg = (
             f"group_by={list(keys)!r} names columns that the function itself uses or "
@@ -138,19 +142,27 @@ def finish(plan: pl.LazyFrame, like: pl.DataFrame | pl.LazyFrame) -> pl.DataFram
 
 
 def as_dtype(expr: pl.Expr, source: pl.DataType, target: pl.DataType) -> pl.Expr:
-    """A Date or Datetime expression in another of the two (local dates, local midnights)."""
+    """A Date or Datetime expression in another of the two (local dates, local midnights).
+
+    A Date becomes the first instant of that day in the target's zone.
+    """
     if source == target:
         return expr
     if target == pl.Date:
         return expr.dt.date()
     assert isinstance(target, pl.Datetime)
     if source == pl.Date:
-        out = expr.cast(pl.Datetime(target.time_unit or "us"))
-        if target.time_zone is not None:
-            out = out.dt.replace_time_zone(
-                target.time_zone, ambiguous="earliest", non_existent="null"
-            )
-        return out
+        naive = expr.cast(pl.Datetime(target.time_unit or "us"))
+        if target.time_zone is None:
+            return naive
+        zone = target.time_zone
+        # a day whose midnight does not exist (DST at 00:00) starts at 01:00
+        return pl.coalesce(
+            naive.dt.replace_time_zone(zone, ambiguous="earliest", non_existent="null"),
+            naive.dt.offset_by("1h").dt.replace_time_zone(
+                zone, ambiguous="earliest", non_existent="null"
+            ),
+        )
     return expr.cast(target)  # another unit, same zone (zones were checked to agree)
 
 

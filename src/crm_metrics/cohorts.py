@@ -87,14 +87,16 @@ def cohort_retention(
     * ``revenue``: the cohort's net revenue (refunds subtracted) in period
       :math:`c + k`;
     * ``revenue_retention = revenue / revenue of period 0`` (null when that
-      is not positive);
+      is not positive, or below 1e-6: float noise of refunds netting out);
     * ``cumulative_revenue_per_customer``: revenue of periods :math:`0..k`
       divided by ``cohort_size``.
 
-    Cells with no activity are 0, not missing. Left out, by design: orders
-    after ``as_of``; customers with no purchase (only refunds) by ``as_of``
-    belong to no cohort; refunds dated before a customer's cohort period
-    (``acquired_at`` later than an order) are not in any cell.
+    Cells with no activity are 0, not missing. With ``cohort_by="acquired_at"``
+    a customer whose ``acquired_at`` is null is placed by their first
+    purchase. Left out, by design: orders after ``as_of``; customers with no
+    purchase (only refunds) by ``as_of`` belong to no cohort; orders dated
+    before a customer's cohort period (``acquired_at`` later than an order)
+    are not in any cell.
 
     Examples
     --------
@@ -186,7 +188,10 @@ def cohort_retention(
             pl.col("active").alias("active_customers"),
             _api.safe_ratio(pl.col("active"), pl.col("cohort_size")).alias("retention_rate"),
             "revenue",
-            pl.when(revenue_0 > 0).then(pl.col("revenue") / revenue_0).alias("revenue_retention"),
+            # below a micro-unit, period-0 revenue is float noise (0.1 + 0.2 - 0.3), not money
+            pl.when(revenue_0 > 1e-6)
+            .then(pl.col("revenue") / revenue_0)
+            .alias("revenue_retention"),
             (pl.col("revenue").cum_sum().over(**order) / pl.col("cohort_size")).alias(  # type: ignore[arg-type]
                 "cumulative_revenue_per_customer"
             ),

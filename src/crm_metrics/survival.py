@@ -35,7 +35,9 @@ STATUS = pl.Enum(["active", "churned"])
 
 def _days(later: pl.Expr, earlier: pl.Expr) -> pl.Expr:
     """Days between two timestamps of one dtype, as Float64 (fractions for Datetimes)."""
-    return (later - earlier).dt.total_microseconds().cast(pl.Float64) / 86_400_000_000
+    # times a constant, not divided: Polars may divide via a reciprocal in some chunks
+    # only, which would make equal durations differ in the last bit
+    return (later - earlier).dt.total_microseconds().cast(pl.Float64) * (1 / 86_400_000_000)
 
 
 def _summary_plan(data: _api.Input, keys: Sequence[str], hz: Horizon, window: str) -> pl.LazyFrame:
@@ -68,13 +70,9 @@ def _summary_plan(data: _api.Input, keys: Sequence[str], hz: Horizon, window: st
         stop = pl.col("_instant")
     else:
         active = last_active_day(last, window) >= pl.col("_end_day")
-        stop = pl.col("_end_day")
-        if isinstance(dtype, pl.Datetime):
-            stop = _api.as_dtype(stop, pl.Date(), dtype)
+        stop = _api.as_dtype(pl.col("_end_day"), pl.Date(), dtype)
     churned_at = pl.when(~active).then(last.dt.offset_by(window))
-    until = (
-        pl.min_horizontal(stop, churned_at) if end is not None else pl.coalesce(churned_at, stop)
-    )
+    until = pl.min_horizontal(stop, churned_at)
     return per.select(
         *keys,
         "customer_id",
@@ -129,6 +127,10 @@ def customer_summary(
     -----
     A customer is active at ``as_of`` when their last purchase is on or after
     ``as_of - inactive_after`` (the definition of :func:`customer_movements`).
+    Known limitation: with month windows, calendar subtraction clamps month
+    ends (31 March − 1 month is 28 February), so after a purchase on the last
+    day of a month ``churned_at`` (purchase + window) can be up to three days
+    before the last day on which the customer still counts as active.
     Customers with refunds but no purchase by ``as_of`` have no history and
     are left out; orders after ``as_of`` are ignored.
 

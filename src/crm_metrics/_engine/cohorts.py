@@ -42,14 +42,23 @@ def customer_periods(
     if cohort_ts is not None:
         aggs.append(pl.col(cohort_ts).min().alias("_cohort_ts"))
     pairs = observed.group_by([*keys, every.number(pl.col(ts)).alias("p")]).agg(aggs)
-    bought = pairs.filter("bought")
+    first_purchase = pl.col("p").filter("bought").min()
+    # acquired_at where given, else the first purchase (a null acquired_at never loses
+    # a customer); customers without a purchase belong to no cohort either way
     cohort = (
-        every.number(pl.col("_cohort_ts").min()) if cohort_ts is not None else pl.col("p").min()
+        pl.coalesce(every.number(pl.col("_cohort_ts").min()), first_purchase)
+        if cohort_ts is not None
+        else first_purchase
     )
-    source = pairs if cohort_ts is not None else bought
-    per_entity = source.group_by(keys).agg(
-        cohort.alias("c"),
-        pl.col("p").filter("bought").max().alias("last"),
+    per_entity = (
+        pairs.group_by(keys)
+        .agg(
+            cohort.alias("c"),
+            pl.col("p").filter("bought").max().alias("last"),
+            pl.col("bought").any().alias("_any"),
+        )
+        .filter("_any")
+        .drop("_any")
     )
     # both feed several branches of the plan: computed once (the streaming engine
     # does not share common subplans by itself)
@@ -74,7 +83,9 @@ def cohort_counts(
     containing ``as_of``): every cohort gets ``k = 0 .. _last - c``.
     """
     keys, entity = list(keys), list(entity)
-    with_cohort = pairs.join(per_entity, on=entity, how="inner").filter(pl.col("p") >= pl.col("c"))
+    with_cohort = pairs.join(per_entity, on=entity, how="inner", nulls_equal=True).filter(
+        pl.col("p") >= pl.col("c")
+    )
     by_cell = [*keys, "c", (pl.col("p") - pl.col("c")).alias("k")]
     revenue = with_cohort.group_by(by_cell).agg(pl.col("revenue").sum())
     sizes = per_entity.group_by([*keys, "c"]).agg(pl.len().cast(pl.Int64).alias("cohort_size"))
