@@ -908,14 +908,6 @@ def test_churn_is_never_before_a_time_the_customer_was_active() -> None:
     assert later["tenure_days"].item() >= active["tenure_days"].item()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: survival_curve without group_by on orders with no customer (empty, or refunds "
-        "only) returns one row (timeline 0, at_risk 0, survival NaN) instead of an empty "
-        "frame (DESIGN §3: empty input gives an empty frame; a zero denominator is never NaN)"
-    ),
-)
 @pytest.mark.parametrize("amounts", [[], [-5.0]])
 def test_no_customer_gives_an_empty_curve(to_kind: ToKind, amounts: list[float]) -> None:
     frame = make_orders([(1, date(2024, 1, 1), a) for a in amounts] or [])

@@ -187,7 +187,12 @@ def _kaplan_meier(durations: pl.LazyFrame, keys: Sequence[str], z: float) -> pl.
     if keys:
         zero = events.select(keys).unique().with_columns(starts)
     else:  # one row, or none for an empty input
-        zero = events.select(pl.len().alias("_n")).filter(pl.col("_n") > 0).select(starts)
+        zero = (
+            events.select(pl.len().alias("_n"))
+            .filter(pl.col("_n") > 0)
+            .with_columns(starts)
+            .drop("_n")
+        )
     table = (
         pl.concat([events, zero])
         .group_by([*keys, "timeline"])
