@@ -708,15 +708,6 @@ def test_bad_values(function: Any) -> None:
 # 5. bugs found (strict xfails: they pass once fixed)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: on a day whose local midnight does not exist (DST starting at 00:00, e.g. "
-        "America/Asuncion on 1 Oct 2023), a subscription starting at that day's first "
-        "instant (01:00) is not counted as subscribed at the period start "
-        "(_first_boundary requires the time of day to be 00:00)"
-    ),
-)
 @pytest.mark.parametrize("function", FUNCTIONS)
 def test_start_at_the_first_instant_of_a_day_without_midnight(function: Any) -> None:
     frame = make_subscriptions(

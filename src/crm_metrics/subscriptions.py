@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -47,12 +47,14 @@ MRR_COLUMNS = (
 
 
 def _first_boundary(every: Every, ts: pl.Expr, dtype: pl.DataType) -> pl.Expr:
-    """Number of the first period start (a local midnight) at or after each timestamp."""
+    """Number of the first period start (a local midnight) at or after each timestamp.
+
+    A period starts at the first instant of its first day: midnight, or 01:00
+    where the clocks skip midnight.
+    """
     number = every.number(ts)
-    on_boundary = ts.dt.date() == every.start_of(number)
-    if isinstance(dtype, pl.Datetime):
-        on_boundary = on_boundary & (ts.dt.time() == time(0))
-    return number + (~on_boundary).cast(pl.Int64)
+    first_instant = _api.as_dtype(every.start_of(number), pl.Date(), dtype)
+    return number + (ts > first_instant).cast(pl.Int64)
 
 
 def _boundary_states(
