@@ -16,9 +16,11 @@ sets the text explicitly.
 
 Math (``:math:`...``` roles and ``.. math::`` blocks) is rewritten into plain
 text with Unicode symbols (``t_0`` becomes ``t₀``, ``\\le`` becomes ``≤``,
-``\\frac{a}{b}`` becomes ``a / b``), shown as code: the site loads no MathJax or
-KaTeX, so it renders offline. Only the small subset of TeX the docstrings use is
-understood; anything else is shown as written, without its backslashes.
+``\\sum`` becomes ``Σ``, ``\\theta`` becomes ``θ``, ``\\bar v`` becomes
+``v̄``, ``\\frac{a}{b}`` becomes ``a / b``), shown as code: the site loads no
+MathJax or KaTeX, so it renders offline. Only the small subset of TeX the
+docstrings use is understood; anything else is shown as written, without its
+backslashes.
 """
 
 from __future__ import annotations
@@ -49,6 +51,16 @@ _TEX_SYMBOLS = {
     "mp": "∓",
     "infty": "∞",
     "approx": "≈",
+    "sum": "Σ",
+    "prod": "∏",
+    "alpha": "α",
+    "beta": "β",
+    "gamma": "γ",
+    "delta": "δ",
+    "theta": "θ",
+    "lambda": "λ",
+    "mu": "μ",
+    "sigma": "σ",
     "qquad": " ",
     "quad": " ",
     ",": " ",
@@ -101,6 +113,10 @@ def _detex(tex: str) -> str:
             elif name == "sqrt":
                 body, i = _tex_group(tex, i)
                 out.append(f"√{_wrapped(_detex(body))}")
+            elif name == "bar":  # a combining macron over one letter: v̄
+                body, i = _tex_group(tex, i)
+                body = _detex(body)
+                out.append(f"{body}\u0304" if len(body) == 1 else f"mean({body})")
             else:
                 out.append(_TEX_SYMBOLS.get(name, name))
         elif char in "^_":

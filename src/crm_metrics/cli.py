@@ -63,7 +63,7 @@ def _table(frame: pl.DataFrame) -> str:
         tbl_width_chars=200,
         fmt_str_lengths=120,
         thousands_separator=True,
-        float_precision=3,
+        float_precision=2,
     ):
         return str(frame)
 

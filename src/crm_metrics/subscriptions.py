@@ -199,7 +199,9 @@ def subscription_movements(
     at an earlier period start, *reactivated* ones were. Customers still
     subscribed at ``as_of`` never get a churn row (the flaw of SQL playbooks
     that close every open subscription at the end of the data). A
-    subscription that starts and ends between two period starts is not seen.
+    subscription that starts and ends between two period starts is not seen,
+    and one that starts exactly at a period start (1 March 00:00) is counted
+    as arriving in the period before, whose end it is.
 
     Examples
     --------

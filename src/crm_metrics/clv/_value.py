@@ -51,7 +51,10 @@ def customer_lifetime_value(
         Length of one period, e.g. ``"1mo"``; ``discount_rate`` is per period.
     time_unit : str
         The ``time_unit`` the summary (and so the fits) were built with, e.g.
-        ``"1w"`` for weekly recency and T. Stated, never assumed from the data.
+        ``"1w"`` for weekly recency and T. It defaults to ``"1d"``, the default
+        of :func:`~crm_metrics.rfm_summary`; a summary in other units must say
+        so here, or every horizon is off by that factor (nothing in a summary
+        records its unit).
     discount_rate : float
         Discount per period (0.01 per month is about 12.7 % a year); ≥ 0.
     margin : float
