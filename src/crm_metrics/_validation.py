@@ -134,7 +134,7 @@ def _render(failures: pl.DataFrame) -> str:
         part = failures.filter(pl.col("table") == table)
         lines.append(f"table {table!r}:")
         lines.append(f"  {'column':<{width_col}}  {'check':<{width_check}}  {'rows':>8}  examples")
-        for _, column, check, n_rows, examples in part.iter_rows():
+        for _, column, check, n_rows, examples in part.rows():
             shown = "-" if n_rows is None else f"{n_rows:,}"
             lines.append(
                 f"  {column:<{width_col}}  {check:<{width_check}}  {shown:>8}  "
@@ -246,7 +246,7 @@ def _duplicate_failure(
         .sort(["n", "key"], descending=[True, False], nulls_last=True)
         .collect(engine="in-memory")
     )
-    examples = [f"{k!r} ({rows_label(n)})" for k, n in dupes.head(MAX_EXAMPLES).iter_rows()]
+    examples = [f"{k!r} ({rows_label(n)})" for k, n in dupes.head(MAX_EXAMPLES).rows()]
     return (table, columns[0], check, int(dupes["n"].sum()), examples)
 
 
@@ -261,7 +261,7 @@ def _mixed_values_failure(
         .sort(["n", "value"], descending=[True, False])
         .collect(engine="in-memory")
     )
-    examples = [f"{v!r} ({rows_label(n)})" for v, n in counts.head(MAX_EXAMPLES).iter_rows()]
+    examples = [f"{v!r} ({rows_label(n)})" for v, n in counts.head(MAX_EXAMPLES).rows()]
     # The rows that differ from the most common value.
     n_rows = int(counts["n"].sum() - counts["n"].max()) if counts.height else 0  # type: ignore[operator]
     return (table, column, check, n_rows, examples)
@@ -283,7 +283,7 @@ def _convert_pandera(
         ~(pl.col("column").is_in(list(wrong_dtype)) & ~pl.col("check").str.starts_with("dtype(")),
     )
     keys = cases.select("schema_context", "column", "check").unique(maintain_order=True)
-    for context, column, check in keys.iter_rows():
+    for context, column, check in keys.rows():
         part = cases.filter(
             (pl.col("schema_context") == context)
             & (pl.col("column") == column)
@@ -309,15 +309,13 @@ def _convert_pandera(
                     _example_from_row(case, involved, index)
                     for case, index in rows.head(MAX_EXAMPLES)
                     .select("failure_case", "index")
-                    .iter_rows()
+                    .rows()
                 ]
                 out.append((table, involved[0], check, rows.height, examples))
         else:
             examples = [
                 f"{_text(case)} (row {index})" if index is not None else _text(case)
-                for case, index in part.head(MAX_EXAMPLES)
-                .select("failure_case", "index")
-                .iter_rows()
+                for case, index in part.head(MAX_EXAMPLES).select("failure_case", "index").rows()
             ]
             n_rows = part.filter(pl.col("index").is_not_null()).height or None
             out.append((table, column, check, n_rows, examples))
