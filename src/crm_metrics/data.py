@@ -392,7 +392,7 @@ def _parse_column(
         .filter(bad)
         .select("index", column)
         .head(_validation.MAX_EXAMPLES)
-        .iter_rows()
+        .rows()
     ]
     return parsed.alias(column), (table, column, f"parse({expected})", n_bad, examples)
 
