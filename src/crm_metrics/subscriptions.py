@@ -339,7 +339,10 @@ def mrr_movements(
     both = a0 & a1
     arriving = ~a0 & a1
     is_new = pl.col("first_k") == pl.col("j") + 1
-    change = m1 - m0
+    # sums of several subscriptions' float mrr can differ by float noise (0.1 + 0.2 vs
+    # 0.3): below a nano-unit a change is none, so it is neither expansion nor contraction
+    raw_change = m1 - m0
+    change = pl.when(raw_change.abs() < 1e-9).then(0.0).otherwise(raw_change)
     counts = states.group_by([*keys, "j"]).agg(
         m0.sum().alias("mrr_start"),
         m1.filter(arriving & is_new).sum().alias("new_mrr"),
