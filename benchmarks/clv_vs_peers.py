@@ -28,7 +28,7 @@ takes longer than ``--once-after`` seconds on its first run is not repeated.
 
 Usage::
 
-    uv run python benchmarks/clv_vs_peers.py                  # about 15-25 min
+    uv run python benchmarks/clv_vs_peers.py                  # about 10-20 min
     uv run python benchmarks/clv_vs_peers.py --size 100k --fit-customers 10000 --no-write
 
 Targets: ``rfm_summary`` at least 10x faster than lifetimes and within 1.0x

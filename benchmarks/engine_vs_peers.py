@@ -30,7 +30,7 @@ is the baseline.
 
 Usage::
 
-    uv run python benchmarks/engine_vs_peers.py                    # 10m, about 15-25 min
+    uv run python benchmarks/engine_vs_peers.py                    # 10m, about 10-20 min
     uv run python benchmarks/engine_vs_peers.py --size 100k --repeat 2 --peer-repeat 1 --no-write
 
 Targets (the issue's): ``cohort_retention`` at least 8x faster than the
