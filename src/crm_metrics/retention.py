@@ -40,8 +40,14 @@ def _movements_plan(
     inactive_after: str,
     group_by: str | Sequence[str] | None,
     as_of: date | datetime | None,
-) -> tuple[pl.LazyFrame, list[str]]:
-    """The lazy plan of :func:`customer_movements` (unsorted, all columns)."""
+    *,
+    measures: Sequence[str] | None,
+) -> pl.LazyFrame:
+    """The lazy plan of :func:`customer_movements`, sorted by its keys.
+
+    ``measures=None`` keeps every column; otherwise the keys,
+    ``customers_start``, the ``measures`` and ``is_complete``.
+    """
     period = parse_every(every)
     window = parse_duration(inactive_after, name="inactive_after")
     keys: list[str] = _api.group_keys(group_by)
@@ -79,7 +85,9 @@ def _movements_plan(
         _api.safe_ratio(pl.col("retained"), pl.col("customers_start")).alias("retention_rate"),
         (period.end(start) <= pl.col("_end_day")).alias("is_complete"),
     )
-    return plan, keys
+    if measures is not None:
+        plan = plan.select("period_start", *keys, "customers_start", *measures, "is_complete")
+    return plan.sort(["period_start", *keys], nulls_last=True)
 
 
 def customer_movements(
@@ -198,9 +206,8 @@ def customer_movements(
     25 April: reactivated in April. April is incomplete (``as_of`` is the last
     order, 25 April).
     """
-    keys: list[str]
-    plan, keys = _movements_plan(orders, every, inactive_after, group_by, as_of)
-    return _api.finish(plan.sort(["period_start", *keys], nulls_last=True), orders)
+    plan = _movements_plan(orders, every, inactive_after, group_by, as_of, measures=None)
+    return _api.finish(plan, orders)
 
 
 def churn_rate(
@@ -247,11 +254,8 @@ def churn_rate(
     │ 2024-02-01   ┆ 2               ┆ 1       ┆ 0.5        ┆ true        │
     └──────────────┴─────────────────┴─────────┴────────────┴─────────────┘
     """
-    keys: list[str]
-    plan, keys = _movements_plan(orders, every, inactive_after, group_by, as_of)
-    plan = plan.select(
-        "period_start", *keys, "customers_start", "churned", "churn_rate", "is_complete"
-    ).sort(["period_start", *keys], nulls_last=True)
+    measures = ("churned", "churn_rate")
+    plan = _movements_plan(orders, every, inactive_after, group_by, as_of, measures=measures)
     return _api.finish(plan, orders)
 
 
@@ -302,9 +306,6 @@ def retention_rate(
     │ 2024-02-01   ┆ 2               ┆ 1        ┆ 0.5            ┆ true        │
     └──────────────┴─────────────────┴──────────┴────────────────┴─────────────┘
     """
-    keys: list[str]
-    plan, keys = _movements_plan(orders, every, inactive_after, group_by, as_of)
-    plan = plan.select(
-        "period_start", *keys, "customers_start", "retained", "retention_rate", "is_complete"
-    ).sort(["period_start", *keys], nulls_last=True)
+    measures = ("retained", "retention_rate")
+    plan = _movements_plan(orders, every, inactive_after, group_by, as_of, measures=measures)
     return _api.finish(plan, orders)

@@ -154,7 +154,7 @@ def customer_lifetime_value(
     if lifespan_years is not None:
         lifespan = per_group.with_columns(pl.lit(float(lifespan_years)).alias("lifespan_years"))
     else:
-        moves, _ = _movements_plan(data.frame, "1mo", inactive_after, keys, as_of)
+        moves = _movements_plan(data.frame, "1mo", inactive_after, keys, as_of, measures=None)
         # the first day wholly inside the window: its months are the ones counted
         if hz.instant is not None and data.schema[_TS] != pl.Date:
             low = hz.instant.dt.offset_by(f"-{window}")
