@@ -9,6 +9,7 @@ import polars as pl
 
 from crm_metrics import _api
 from crm_metrics._engine.cohorts import cohort_counts, customer_periods
+from crm_metrics._engine.order import entity_order, id_range
 from crm_metrics._engine.periods import horizon, parse_every
 from crm_metrics.exceptions import ArgumentError
 
@@ -163,15 +164,19 @@ def cohort_retention(
         hz.observed(ts)
     )
     entity = [*keys, "customer_id"]
-    pairs, per_entity = customer_periods(
-        observed, entity=entity, ts=_TS, every=period, cohort_ts=cohort_ts
+    ids = id_range(data.frame, "customer_id") if data.eager and not keys else None
+    rows = customer_periods(
+        observed,
+        order=entity_order(data.schema, entity, id_range=ids),
+        ts=_TS,
+        every=period,
+        cohort_ts=cohort_ts,
+        lasts=mode == "unbounded",
     )
     last = observed.select(period.number(hz.last_day).alias("_last"), hz.end_day.alias("_end_day"))
     cells = cohort_counts(
-        pairs,
-        per_entity,
+        rows,
         keys=keys,
-        entity=entity,
         last_period=last.select("_last"),
         unbounded=mode == "unbounded",
     )

@@ -10,6 +10,7 @@ import polars as pl
 from crm_metrics import _api
 from crm_metrics._engine.activity import activity_runs, movement_counts
 from crm_metrics._engine.grid import period_span
+from crm_metrics._engine.order import entity_order, id_range
 from crm_metrics._engine.periods import horizon, parse_duration, parse_every
 
 if TYPE_CHECKING:
@@ -61,9 +62,11 @@ def _movements_plan(
     hz = horizon(_TS, data.schema[_TS], as_of)
     ts = pl.col(_TS)
     observed = data.frame.select(*keys, "customer_id", _TS, "amount").filter(hz.observed(ts))
+    entity = [*keys, "customer_id"]
+    ids = id_range(data.frame, "customer_id") if data.eager and not keys else None
     runs = activity_runs(
         observed.filter(pl.col("amount") >= 0),  # refunds are not purchases
-        entity=[*keys, "customer_id"],
+        order=entity_order(data.schema, entity, id_range=ids),
         ts=_TS,
         every=period,
         inactive_after=window,

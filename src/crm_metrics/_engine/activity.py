@@ -31,6 +31,7 @@ from crm_metrics._engine.periods import last_active_day
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from crm_metrics._engine.order import EntityOrder
     from crm_metrics._engine.periods import Every
 
 __all__ = ["activity_runs", "movement_counts"]
@@ -39,7 +40,7 @@ __all__ = ["activity_runs", "movement_counts"]
 def activity_runs(
     purchases: pl.LazyFrame,
     *,
-    entity: Sequence[str],
+    order: EntityOrder,
     ts: str,
     every: Every,
     inactive_after: str,
@@ -50,18 +51,19 @@ def activity_runs(
     ----------
     purchases
         One row per purchase, already restricted to what is observed; columns
-        ``entity`` and ``ts``.
-    entity
-        The columns identifying one customer (group keys, then ``customer_id``).
+        ``order.entity`` and ``ts``.
+    order
+        The entity (group keys, then ``customer_id``) and how its rows are
+        grouped and sorted (:func:`~crm_metrics._engine.order.entity_order`).
 
     Returns
     -------
     LazyFrame
         One row per (entity, purchase period ``k``) whose purchases reach a
-        boundary: ``entity``, ``k``, ``hi`` (the last boundary they reach),
+        boundary: the group keys, ``k``, ``hi`` (the last boundary they reach),
         ``starts`` (a run starts at boundary ``k + 1``), ``ends`` (a run ends at
         boundary ``hi``), ``is_new`` (``k`` is the entity's first purchase
-        period).
+        period), and the layout's helper columns.
 
     Notes
     -----
@@ -71,19 +73,17 @@ def activity_runs(
     the next row's ``k`` is beyond this row's ``hi``. A row whose purchases
     reach no boundary (``hi == k``) starts nothing, and a run never needs it.
     """
-    keys = list(entity)
-    same_as_previous = pl.all_horizontal(pl.col(c).eq_missing(pl.col(c).shift(1)) for c in keys)
-    same_as_next = pl.all_horizontal(pl.col(c).eq_missing(pl.col(c).shift(-1)) for c in keys)
     per_period = (
-        purchases.group_by([*keys, every.number(pl.col(ts)).alias("k")])
+        purchases.group_by(order.group_keys(every.number(pl.col(ts)), "k"))
         .agg(every.number(last_active_day(pl.col(ts).max(), inactive_after)).alias("hi"))
-        .sort([*keys, "k"], nulls_last=True)
-        .with_columns(same_as_previous.not_().alias("is_new"))
+        .sort(order.sort_keys("k"), nulls_last=True)
+        .with_columns(order.unpack("k"))
+        .with_columns(order.same_as(1).not_().alias("is_new"))
         .filter(pl.col("hi") > pl.col("k"))
     )
     return per_period.with_columns(
-        (same_as_previous.not_() | (pl.col("k") > pl.col("hi").shift(1))).alias("starts"),
-        (same_as_next.not_() | (pl.col("k").shift(-1) > pl.col("hi"))).alias("ends"),
+        (order.same_as(1).not_() | (pl.col("k") > pl.col("hi").shift(1))).alias("starts"),
+        (order.same_as(-1).not_() | (pl.col("k").shift(-1) > pl.col("hi"))).alias("ends"),
     ).cache()  # read by both arrivals and departures: computed once
 
 

@@ -1,10 +1,11 @@
 """Cohort tables: the customer-keyed stage and the additive stage.
 
 Stage 1 (customer-keyed) reduces the orders to one row per (entity, period)
-with the period's revenue and whether it holds a purchase, and one row per
-entity with its cohort (first purchase period) and last purchase period.
-Stage 2 (additive) counts entities and sums revenue per (cohort, period
-index): sums over customers, so partitions by customer merge by addition.
+with the period's revenue, whether it holds a purchase, the entity's cohort
+and flags on its first (and last) purchase period, all read from one sort by
+(entity, period) (:mod:`crm_metrics._engine.order`). Stage 2 (additive) sums
+those rows per (cohort, period index): sums over customers, so partitions by
+customer merge by addition.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import polars as pl
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from crm_metrics._engine.order import EntityOrder
     from crm_metrics._engine.periods import Every
 
 __all__ = ["cohort_counts", "customer_periods"]
@@ -24,71 +26,101 @@ __all__ = ["cohort_counts", "customer_periods"]
 def customer_periods(
     observed: pl.LazyFrame,
     *,
-    entity: Sequence[str],
+    order: EntityOrder,
     ts: str,
     every: Every,
     cohort_ts: str | None = None,
-) -> tuple[pl.LazyFrame, pl.LazyFrame]:
-    """Stage 1: per (entity, period ``p``) revenue and ``bought``; per entity ``c``, ``last``.
+    lasts: bool = False,
+) -> pl.LazyFrame:
+    """Stage 1: one row per (entity, period ``p``) of every entity with a cohort.
 
-    ``cohort_ts`` (a column constant per customer, such as ``acquired_at``)
-    sets the cohort instead of the first purchase.
+    Returns the group keys, ``c`` (the entity's cohort), ``p``, ``revenue``
+    (net of refunds), ``bought`` (a purchase in ``p``), ``first`` (the entity's
+    first purchase period: one row per entity) and, with ``lasts``, ``last``
+    (its last purchase period), in no particular order.
+
+    The cohort is the first purchase period, or ``cohort_ts`` (a column
+    constant per customer, such as ``acquired_at``) where given: a null
+    ``acquired_at`` falls back to the first purchase, so it never loses a
+    customer. Entities without a purchase (only refunds) belong to no cohort.
+    Rows before the cohort (``p < c``) are kept: they hold the ``first`` row of
+    a customer who bought before being acquired.
     """
-    keys = list(entity)
     aggs = [
         pl.col("amount").cast(pl.Float64).sum().alias("revenue"),
         (pl.col("amount") >= 0).any().alias("bought"),
     ]
     if cohort_ts is not None:
         aggs.append(pl.col(cohort_ts).min().alias("_cohort_ts"))
-    pairs = observed.group_by([*keys, every.number(pl.col(ts)).alias("p")]).agg(aggs)
-    first_purchase = pl.col("p").filter("bought").min()
-    # acquired_at where given, else the first purchase (a null acquired_at never loses
-    # a customer); customers without a purchase belong to no cohort either way
+    rows = (
+        observed.group_by(order.group_keys(every.number(pl.col(ts)), "p"))
+        .agg(aggs)
+        .sort(order.sort_keys("p"), nulls_last=True)
+        .with_columns(order.unpack("p"))
+    )
+    # rows are in (entity, p) order: count the purchase periods so far within the
+    # entity from one running count, restarted where the entity changes
+    starts, ends = order.same_as(1).not_(), order.same_as(-1).not_()
+    bought = pl.col("bought").cast(pl.Int64)
+    rows = rows.with_columns(bought.cum_sum().alias("_so_far"), starts.alias("_starts"))
+    before = pl.when("_starts").then(pl.col("_so_far") - bought).forward_fill()
+    rows = rows.with_columns((pl.col("_so_far") - before).alias("_n"))
+    total = pl.when(ends).then(pl.col("_n")).backward_fill()
+    first = pl.col("bought") & (pl.col("_n") == 1)
+    first_purchase = pl.when(pl.col("_n") > 0).then(pl.when(first).then(pl.col("p")).forward_fill())
     cohort = (
-        pl.coalesce(every.number(pl.col("_cohort_ts").min()), first_purchase)
+        pl.coalesce(every.number(pl.col("_cohort_ts").min().over(order.compared)), first_purchase)
         if cohort_ts is not None
         else first_purchase
     )
-    per_entity = (
-        pairs.group_by(keys)
-        .agg(
-            cohort.alias("c"),
-            pl.col("p").filter("bought").max().alias("last"),
-            pl.col("bought").any().alias("_any"),
-        )
-        .filter("_any")
-        .drop("_any")
-    )
-    # both feed several branches of the plan: computed once (the streaming engine
-    # does not share common subplans by itself)
-    return (
-        pairs.drop("_cohort_ts", strict=False).cache(),
-        per_entity.filter(pl.col("c").is_not_null()).cache(),
+    flags = [cohort.alias("c"), first.alias("first")]
+    if lasts:
+        flags.append((pl.col("bought") & (pl.col("_n") == total)).alias("last"))
+    if cohort_ts is not None:
+        # an acquired customer without a purchase has a cohort but belongs to none
+        flags.append(total.alias("_total"))
+    rows = rows.with_columns(flags).filter(pl.col("c").is_not_null())
+    if cohort_ts is not None:
+        rows = rows.filter(pl.col("_total") > 0)
+    return rows.select(
+        *(c for c in order.entity if c != "customer_id"),
+        "c",
+        "p",
+        "revenue",
+        "bought",
+        "first",
+        *(["last"] if lasts else []),
     )
 
 
 def cohort_counts(
-    pairs: pl.LazyFrame,
-    per_entity: pl.LazyFrame,
+    rows: pl.LazyFrame,
     *,
     keys: Sequence[str],
-    entity: Sequence[str],
     last_period: pl.LazyFrame,
     unbounded: bool,
 ) -> pl.LazyFrame:
-    """Stage 2: ``keys, c, k, cohort_size, active_customers, revenue``, dense in ``k``.
+    """Stage 2: ``keys, c, k, cohort_size, active, revenue``, dense in ``k``.
 
-    ``last_period`` is a one-row frame with ``_last`` (the number of the period
-    containing ``as_of``): every cohort gets ``k = 0 .. _last - c``.
+    ``rows`` is the output of :func:`customer_periods`; ``last_period`` is a
+    one-row frame with ``_last`` (the number of the period containing
+    ``as_of``): every cohort gets ``k = 0 .. _last - c``.
     """
-    keys, entity = list(keys), list(entity)
-    with_cohort = pairs.join(per_entity, on=entity, how="inner", nulls_equal=True).filter(
-        pl.col("p") >= pl.col("c")
+    keys = list(keys)
+    cohort = [*keys, "c"]
+    # the one aggregation over stage 1's rows; everything after is per cell
+    cells = (
+        rows.group_by([*cohort, (pl.col("p") - pl.col("c")).alias("k")])
+        .agg(
+            pl.col("revenue").sum(),
+            pl.col("bought").sum().cast(pl.Int64).alias("_active"),
+            pl.col("first").sum().cast(pl.Int64).alias("_joined"),
+            *([pl.col("last").sum().cast(pl.Int64).alias("_ending")] if unbounded else []),
+        )
+        .cache()
     )
-    by_cell = [*keys, "c", (pl.col("p") - pl.col("c")).alias("k")]
-    revenue = with_cohort.group_by(by_cell).agg(pl.col("revenue").sum())
-    sizes = per_entity.group_by([*keys, "c"]).agg(pl.len().cast(pl.Int64).alias("cohort_size"))
+    # a customer who bought before being acquired joins their cohort at k < 0
+    sizes = cells.group_by(cohort).agg(pl.col("_joined").sum().alias("cohort_size"))
     grid = (
         sizes.join(last_period, how="cross")
         .with_columns(pl.int_ranges(0, pl.col("_last") - pl.col("c") + 1).alias("k"))
@@ -96,25 +128,13 @@ def cohort_counts(
         .drop_nulls("k")
         .drop("_last")
     )
+    dense = grid.join(
+        cells.filter(pl.col("k") >= 0), on=[*cohort, "k"], how="left", nulls_equal=True
+    ).with_columns(pl.col("_active").fill_null(0), pl.col("revenue").fill_null(0.0))
     if unbounded:
         # active in period k or later: the last purchase is at k or after
-        lasts = per_entity.group_by([*keys, "c", (pl.col("last") - pl.col("c")).alias("k")]).agg(
-            pl.len().cast(pl.Int64).alias("_ending")
-        )
-        order = {"partition_by": [*keys, "c"], "order_by": "k", "descending": True}
-        active = (
-            grid.join(lasts, on=[*keys, "c", "k"], how="left", nulls_equal=True)
-            .with_columns(pl.col("_ending").fill_null(0).cum_sum().over(**order).alias("active"))  # type: ignore[arg-type]
-            .select(*keys, "c", "k", "active")
-        )
+        order = {"partition_by": cohort, "order_by": "k", "descending": True}
+        active = pl.col("_ending").fill_null(0).cum_sum().over(**order)  # type: ignore[arg-type]
     else:
-        active = (
-            with_cohort.filter("bought")
-            .group_by(by_cell)
-            .agg(pl.len().cast(pl.Int64).alias("active"))
-        )
-    return (
-        grid.join(active, on=[*keys, "c", "k"], how="left", nulls_equal=True)
-        .join(revenue, on=[*keys, "c", "k"], how="left", nulls_equal=True)
-        .with_columns(pl.col("active").fill_null(0), pl.col("revenue").fill_null(0.0))
-    )
+        active = pl.col("_active")
+    return dense.select(*cohort, "k", "cohort_size", active.alias("active"), "revenue")
