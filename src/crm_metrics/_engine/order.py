@@ -51,10 +51,13 @@ class EntityOrder:
         The columns identifying one entity (group keys, then ``customer_id``).
     packed
         The packed key's dtype, or None when the entity columns are kept as they are.
+    dtype
+        The packed id column's own dtype.
     """
 
     entity: tuple[str, ...]
     packed: pl.DataType | None
+    dtype: pl.DataType | None = None
 
     def group_keys(self, period: pl.Expr, name: str) -> list[pl.Expr]:
         """The ``group_by`` keys for (entity, ``period``)."""
@@ -79,6 +82,17 @@ class EntityOrder:
             (pl.col(_KEY) - ident * _SHIFT - _OFFSET).cast(pl.Int64).alias(name),
             ident.alias(_ID),
         ]
+
+    def decode_id(self) -> list[pl.Expr]:
+        """After grouping by :attr:`compared`: the single id column back, in its dtype."""
+        if self.packed is None:
+            return []
+        (column,) = self.entity
+        assert self.dtype is not None
+        ident = pl.col(_ID)
+        if self.packed == pl.Int128:
+            ident = pl.when(ident != _NULL_ID).then(ident)
+        return [ident.cast(self.dtype).alias(column)]
 
     @property
     def compared(self) -> list[str]:
@@ -112,7 +126,7 @@ def entity_order(
     if len(entity) != 1 or not schema[entity[0]].is_integer():
         return EntityOrder(entity, None)
     fits = id_range is not None and _INT32[0] <= id_range[0] and id_range[1] <= _INT32[1]
-    return EntityOrder(entity, pl.Int64() if fits else pl.Int128())
+    return EntityOrder(entity, pl.Int64() if fits else pl.Int128(), schema[entity[0]])
 
 
 def id_range(frame: pl.LazyFrame, column: str) -> tuple[int, int] | None:

@@ -110,6 +110,77 @@ def beta_geo_log_likelihood(params: Array, x: Array, t_x: Array, T: Array) -> tu
     return ll, np.stack([d_r, d_alpha, d_a, d_b])
 
 
+class BetaGeoObjective:
+    """The weighted BG/NBD log-likelihood of a whole summary and its gradient, fast.
+
+    Equal to ``sum(weight * beta_geo_log_likelihood(...))`` (and the weighted
+    gradient) but arranged for an optimiser that evaluates it dozens of times:
+
+    * the terms that depend on ``x`` alone (``gammaln`` and ``digamma`` of
+      ``r + x``, ``b + x``, ``a + b + x``) are evaluated once per distinct
+      frequency (a few hundred) with the total weight of its rows;
+    * rows without a repeat purchase have no ``a4`` term and are handled
+      apart, without ``-inf`` arithmetic;
+    * weighted sums are ``numpy`` reductions, not a matrix product, which
+      OpenBLAS would spread over threads that spin on a busy machine.
+
+    On a 200k-customer daily summary (151k distinct rows) one evaluation takes
+    about a quarter of the per-row function's time.
+    """
+
+    def __init__(self, x: Array, t_x: Array, T: Array, weight: Array) -> None:
+        self.x_values, index = np.unique(x, return_inverse=True)
+        self.x_weight = np.bincount(index, weights=weight, minlength=len(self.x_values))
+        self.total = float(weight.sum())
+        repeat = x > 0
+        self.once_T, self.once_w = T[~repeat], weight[~repeat]
+        self.x, self.w = x[repeat], weight[repeat]
+        # recency and age take few distinct values (whole days or weeks): logs and
+        # reciprocals are computed per value and gathered
+        self.T_values, self.T_index = np.unique(T[repeat], return_inverse=True)
+        self.t_values, self.t_index = np.unique(t_x[repeat], return_inverse=True)
+
+    def __call__(self, params: Array) -> tuple[float, Array]:
+        """The weighted log-likelihood and its gradient in (r, alpha, a, b)."""
+        r, alpha, a, b = params
+        xv, xw = self.x_values, self.x_weight
+        # terms of x alone, per distinct x
+        ll = float(
+            xw @ (gammaln(r + xv) + gammaln(b + xv) - gammaln(a + b + xv))
+            + self.total * (r * np.log(alpha) - gammaln(r) + gammaln(a + b) - gammaln(b))
+        )
+        d_r = float(xw @ digamma(r + xv)) + self.total * (np.log(alpha) - digamma(r))
+        d_alpha = self.total * r / alpha
+        psi_abx = float(xw @ digamma(a + b + xv))
+        d_a = self.total * digamma(a + b) - psi_abx
+        d_b = float(xw @ digamma(b + xv)) + self.total * (digamma(a + b) - digamma(b)) - psi_abx
+        # customers without a repeat purchase: the tail is a3 alone
+        log_T0 = np.log(alpha + self.once_T)
+        ll -= r * float(np.sum(self.once_w * log_T0))
+        d_r -= float(np.sum(self.once_w * log_T0))
+        d_alpha -= r * float(np.sum(self.once_w / (alpha + self.once_T)))
+        # repeat buyers: log(exp(a3) + exp(a4)) with a4 - a3 = log-odds of being dead
+        x, w = self.x, self.w
+        rx = r + x
+        log_T = np.log(alpha + self.T_values)[self.T_index]
+        log_t = np.log(alpha + self.t_values)[self.t_index]
+        inverse_T = (1.0 / (alpha + self.T_values))[self.T_index]
+        inverse_t = (1.0 / (alpha + self.t_values))[self.t_index]
+        b_x1 = b + x - 1
+        a3 = -rx * log_T
+        odds = np.log(a) - np.log(b_x1) + rx * (log_T - log_t)
+        tail = a3 + np.logaddexp(0.0, odds)
+        w4 = special.expit(odds)
+        w3 = 1.0 - w4
+        ll += float(np.sum(w * tail))
+        d_r -= float(np.sum(w * (w3 * log_T + w4 * log_t)))
+        d_alpha -= float(np.sum(w * rx * (w3 * inverse_T + w4 * inverse_t)))
+        weighted_w4 = w * w4
+        d_a += float(np.sum(weighted_w4)) / a
+        d_b -= float(np.sum(weighted_w4 / b_x1))
+        return ll, np.array([d_r, d_alpha, d_a, d_b])
+
+
 def _bgnbd_conditional(params: Array, x: Array, t_x: Array, T: Array, horizon: float) -> Array:
     """E[X(t) | x, t_x, T] of Fader, Hardie & Lee (2005, eq. 10), without overflow.
 
@@ -207,7 +278,7 @@ class BetaGeoFit:
         r, alpha, a, b = self.params
         k = counts.astype(np.float64)
         log_q = np.log(alpha / (alpha + horizon))
-        log_p = np.log(horizon / (alpha + horizon)) if horizon > 0 else -np.inf
+        share = horizon / (alpha + horizon)
         first = np.exp(
             betaln(a, b + k)
             - betaln(a, b)
@@ -215,13 +286,11 @@ class BetaGeoFit:
             - gammaln(r)
             - gammaln(k + 1)
             + r * log_q
-            + np.where(k > 0, k * log_p, 0.0)
+            + special.xlogy(k, share)  # k log p, 0 when k = 0 even at t = 0
         )
         top = int(counts.max()) if counts.size else 0
         j = np.arange(max(top, 1), dtype=np.float64)
-        terms = np.exp(
-            gammaln(r + j) - gammaln(r) - gammaln(j + 1) + np.where(j > 0, j * log_p, 0.0)
-        )
+        terms = np.exp(gammaln(r + j) - gammaln(r) - gammaln(j + 1) + special.xlogy(j, share))
         partial = np.concatenate([[0.0], np.cumsum(terms)])  # partial[n] = sum_{j<n}
         second = np.where(
             counts > 0,
@@ -233,18 +302,19 @@ class BetaGeoFit:
 
 
 def _fit_beta_geo(data: Weighted) -> tuple[Array, float, bool, Array]:
+    objective = BetaGeoObjective(data.x, data.t_x, data.T, data.weight)
+
     def negative(log_params: Array) -> tuple[float, Array]:
         params = np.exp(log_params)
-        ll, grad = beta_geo_log_likelihood(params, data.x, data.t_x, data.T)
-        total = -float(np.dot(data.weight, ll))
-        return total, -(grad @ data.weight) * params
+        ll, grad = objective(params)
+        return -ll, -grad * params
 
     mean_t = float(np.average(data.T, weights=data.weight))
     start = np.array([0.5, max(mean_t / 4, 1e-2), 1.0, 2.0])
     params, ll, ok = maximise(negative, start, model="BG/NBD", scale=data.weight.sum())
 
     def gradient(p: Array) -> Array:
-        return -(beta_geo_log_likelihood(p, data.x, data.t_x, data.T)[1] @ data.weight)
+        return -objective(p)[1]
 
     return params, ll, ok, standard_errors(gradient, params)
 
@@ -421,7 +491,7 @@ class ParetoNBDFit:
                 - gammaln(r)
                 - gammaln(k + 1)
                 + r * np.log(alpha / (alpha + horizon))
-                + (k * np.log(horizon / (alpha + horizon)) if k > 0 else 0.0)
+                + special.xlogy(k, horizon / (alpha + horizon))
                 + s * np.log(beta / (beta + horizon))
             )
             big, second_b = (alpha, s + 1) if alpha >= beta else (beta, r + k)

@@ -7,6 +7,7 @@ from datetime import date, datetime
 import polars as pl
 
 from crm_metrics import _api
+from crm_metrics._engine.order import EntityOrder, entity_order, id_range
 from crm_metrics._engine.periods import Every, parse_every
 from crm_metrics.exceptions import ArgumentError
 from crm_metrics.typing import FrameT
@@ -53,23 +54,45 @@ def _check_monetary(monetary: object) -> bool:
     return monetary
 
 
-def _per_customer(purchases: pl.LazyFrame, granularity: Every, *, monetary: bool) -> pl.LazyFrame:
-    """One group_by pass: first and last purchase period, periods, repeat value."""
-    day = pl.col(_TS).dt.date()
-    period = granularity.start(day)
+def _per_customer(
+    purchases: pl.LazyFrame, granularity: Every, order: EntityOrder, *, monetary: bool
+) -> pl.LazyFrame:
+    """First and last purchase period (numbers), periods, total and first-period value.
+
+    One sort of the purchases by (customer, period), then one aggregation per
+    customer over the sorted rows: a new purchase period starts wherever the
+    (customer, period) pair changes, and the first period's rows are those
+    equal to the customer's first pair. Sorting 10M orders by one packed key
+    and aggregating the sorted rows takes 0.7× the time of one hash
+    aggregation with ``n_unique`` (which the pairs would need instead).
+    """
+    number = granularity.number(pl.col(_TS))
+    rows = (
+        purchases.select(*order.group_keys(number, "_p"), "amount")
+        .sort(order.sort_keys("_p"), nulls_last=True)
+        .with_columns(order.unpack("_p"))
+    )
+    pair = [*order.compared, "_p"]
+    new_period = pl.any_horizontal(pl.col(c).ne_missing(pl.col(c).shift(1)) for c in pair)
+    first_period = pl.when(order.same_as(1).not_()).then(pl.col("_p")).forward_fill()
     aggs = [
         pl.col("_p").min().alias("_first"),
         pl.col("_p").max().alias("_last"),
-        pl.col("_p").n_unique().cast(pl.Int64).alias("_periods"),
+        pl.col("_new").sum().cast(pl.Int64).alias("_periods"),
     ]
     if monetary:
         amount = pl.col("amount").cast(pl.Float64)
         aggs += [
             amount.sum().alias("_total"),
-            # when/then rather than filter: ~15 % faster in the streaming group_by
-            pl.when(pl.col("_p") == pl.col("_p").min()).then(amount).sum().alias("_first_value"),
+            pl.when(pl.col("_p") == pl.col("_first_p")).then(amount).sum().alias("_first_value"),
         ]
-    return purchases.with_columns(period.alias("_p")).group_by("customer_id").agg(aggs)
+    return (
+        rows.with_columns(new_period.alias("_new"), first_period.alias("_first_p"))
+        .group_by(order.compared)
+        .agg(aggs)
+        .with_columns(order.decode_id())
+        .drop(order.helpers, strict=False)
+    )
 
 
 def _observation_end(
@@ -192,13 +215,26 @@ def _summary_plan(
     period = parse_every(granularity, name="granularity")
     unit = parse_every(time_unit, name="time_unit")
     data = _api.prepare(orders, "orders", needs=("customer_id", _TS, "amount"))
+    frame = data.frame.select("customer_id", _TS, "amount")
+    # one row: the start of observation_end's period
     end = _observation_end(data, observation_end, period)
-    frame = data.frame.select("customer_id", _TS, "amount").with_columns(end.alias("_end"))
-    purchases = frame.filter(
-        (pl.col("amount") >= 0) & (period.start(pl.col(_TS).dt.date()) <= pl.col("_end"))
+    ends = frame.select(end.alias("_end"))
+    purchases = frame.filter(pl.col("amount") >= 0)
+    if observation_end is not None:
+        # with the default end (the latest order's period) every purchase is in
+        purchases = purchases.filter(period.start(pl.col(_TS).dt.date()) <= end)
+    order = entity_order(
+        data.schema,
+        ["customer_id"],
+        id_range=id_range(frame, "customer_id") if data.eager else None,
     )
-    per = _per_customer(purchases, period, monetary=monetary).join(
-        frame.select(pl.col("_end").first()), how="cross"
+    per = (
+        _per_customer(purchases, period, order, monetary=monetary)
+        .join(ends, how="cross")
+        .with_columns(
+            period.start_of(pl.col("_first")).alias("_first"),
+            period.start_of(pl.col("_last")).alias("_last"),
+        )
     )
     frequency = pl.col("_periods") - 1
     columns = [
