@@ -342,23 +342,24 @@ def fit_breakdown(summary: pl.DataFrame, repeat: int) -> list[tuple[str, Timing]
     from crm_metrics.clv._fit import weighted_rows  # noqa: PLC0415
 
     calls = [0]
-    original = _models.beta_geo_log_likelihood
+    original = _models.BetaGeoObjective.__call__
 
-    def counting(*args: Any) -> Any:
+    def counting(self: Any, params: Any) -> Any:
         calls[0] += 1
-        return original(*args)
+        return original(self, params)
 
     data = weighted_rows(summary)
     bg = cm.clv.fit_beta_geo(summary)
     gg = cm.clv.fit_gamma_gamma(summary)
-    _models.beta_geo_log_likelihood = counting  # type: ignore[assignment]
+    _models.BetaGeoObjective.__call__ = counting  # type: ignore[method-assign]
     try:
         _models._fit_beta_geo(data)
         evaluations = calls[0]
     finally:
-        _models.beta_geo_log_likelihood = original  # type: ignore[assignment]
+        _models.BetaGeoObjective.__call__ = original  # type: ignore[method-assign]
     x, t_x, big_t = data.x, data.t_x, data.T
     params = bg.params
+    objective = _models.BetaGeoObjective(x, t_x, big_t, data.weight)
 
     steps: list[tuple[str, Callable[[], object]]] = [
         ("fit_beta_geo, whole", lambda: cm.clv.fit_beta_geo(summary)),
@@ -368,15 +369,23 @@ def fit_breakdown(summary: pl.DataFrame, repeat: int) -> list[tuple[str, Timing]
         ),
         ("  optimise + standard errors (_fit_beta_geo)", lambda: _models._fit_beta_geo(data)),
         (
-            f"  one log-likelihood + gradient ({len(x):_} distinct rows)",
-            lambda: _models.beta_geo_log_likelihood(params, x, t_x, big_t),
+            f"  one weighted log-likelihood + gradient ({len(x):_} distinct rows)",
+            lambda: objective(params),
         ),
+        (
+            "  the same from the per-row likelihood and a matrix product (before)",
+            lambda: _models.beta_geo_log_likelihood(params, x, t_x, big_t)[1] @ data.weight,
+        ),
+        ("fit_gamma_gamma, whole", lambda: cm.clv.fit_gamma_gamma(summary)),
         ("customer_lifetime_value, whole", lambda: cm_clv(bg, gg, summary)),
         ("  one expected_purchases(summary, t)", lambda: bg.expected_purchases(summary, 30.0)),
     ]
     timings = measure([fn for _, fn in steps], [repeat] * len(steps), warmup=[True] * len(steps))
     out = [(name, t) for (name, _), t in zip(steps, timings, strict=True)]
-    out.append((f"(BG/NBD log-likelihood evaluations per fit: {evaluations})", Timing((0,), (0,))))
+    out.append(
+        (f"(BG/NBD log-likelihood evaluations per fit, with the Hessian's: {evaluations})",
+         Timing((0,), (0,)))
+    )  # fmt: skip
     return out
 
 
@@ -385,11 +394,27 @@ def summary_breakdown(orders: pl.DataFrame, repeat: int) -> list[tuple[str, Timi
     ts, amount = pl.col("ordered_at"), pl.col("amount")
     purchases = orders.lazy().select("customer_id", "ordered_at", "amount").filter(amount >= 0)
     by_day = purchases.with_columns(ts.dt.date().alias("_p")).group_by("customer_id")
+    day_number = ts.dt.date().cast(pl.Int32).cast(pl.Int64)
+    packed = pl.col("customer_id") * 2**32 + (day_number + 2**31)
     day = pl.col("_p")
     basic = [day.min(), day.max().alias("_last"), day.n_unique().alias("_n"), amount.sum()]
     steps: list[tuple[str, Callable[[], object]]] = [
         ("one-pass floor", lambda: floor_summary(orders)),
         ("rfm_summary, eager", lambda: cm.rfm_summary(orders)),
+        (
+            "purchases sorted by one packed Int64 key (customer, day)",
+            lambda: purchases.select(packed.alias("_key"), "amount").sort("_key").collect(),
+        ),
+        (
+            "  + aggregated per customer (rfm_summary's plan, without checks)",
+            lambda: (
+                purchases.select(packed.alias("_key"), "amount")
+                .sort("_key")
+                .group_by(pl.col("_key") // 2**32)
+                .agg(pl.col("_key").min(), pl.col("_key").max(), pl.len(), amount.sum())
+                .collect()
+            ),
+        ),
         (
             "rfm_summary, lazy in (schema check only)",
             lambda: cm.rfm_summary(orders.lazy()).collect(),

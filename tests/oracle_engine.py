@@ -313,6 +313,26 @@ def summary_schema(
     )
 
 
+def _churn_instant(last: Timestamp, inactive_after: str) -> Timestamp:
+    """The last instant ``t`` at which ``t - inactive_after <= last``.
+
+    ``last + inactive_after`` (:func:`shift`), then, for calendar windows,
+    moved on day by day while the next day, less the window, is still on or
+    before ``last``'s date: a search over days (month subtraction clamps
+    month ends, so from 28 February 2023 a month reaches 31 March), not a
+    formula.
+    """
+    moved = shift(last, inactive_after)
+    if not inactive_after.endswith(("mo", "q", "y")):
+        return moved
+    last_day = last.date() if isinstance(last, datetime) else last
+    moved_day = moved.date() if isinstance(moved, datetime) else moved
+    extra = 0
+    while subtract_duration(moved_day + timedelta(days=extra + 1), inactive_after) <= last_day:
+        extra += 1
+    return shift(moved, f"{extra}d") if extra else moved
+
+
 def customer_summary_oracle(
     rows: pl.DataFrame | pl.LazyFrame,
     *,
@@ -337,7 +357,8 @@ def customer_summary_oracle(
       dates: a purchase on the last day of a month stays active to the end of
       the month ``inactive_after`` later).
 
-    ``churned_at = last + inactive_after`` (:func:`shift`) when churned;
+    ``churned_at`` when churned: the last instant ``t`` with
+    ``t - inactive_after <= last`` (:func:`_churn_instant`);
     ``tenure_days`` runs from the first purchase to ``churned_at``, or for an
     active customer to the end of observation (the instant, or the midnight
     starting ``D + 1``), in days of 24 hours (fractions for datetimes; real
@@ -375,7 +396,7 @@ def customer_summary_oracle(
         else:
             local_last = last.date() if isinstance(last, datetime) else last
             active = subtract_duration(end_day, inactive_after) <= local_last  # type: ignore[operator]
-        churned_at = None if active else shift(last, inactive_after)
+        churned_at = None if active else _churn_instant(last, inactive_after)
         until = stop if churned_at is None else churned_at
         n = len(purchases)
         revenue = math.fsum(float(r["amount"]) for r in orders)

@@ -32,6 +32,8 @@ import crm_metrics as cm
 from cdnow import cdnow_orders  # noqa: F401  (the fixture)
 from crm_metrics.clv._models import (
     BetaGeoObjective,
+    GammaGammaObjective,
+    _weighted_correlation,
     beta_geo_log_likelihood,
     gamma_gamma_log_likelihood,
     pareto_nbd_log_likelihood,
@@ -296,6 +298,45 @@ def test_the_fitting_objective_is_the_weighted_per_row_likelihood(
     want = np.array([np.sum(weight * g) for g in grad])
     scale = np.sum(weight * np.abs(grad), axis=1) + 1e-300  # cancellation in the sums
     assert np.all(np.abs(gradient - want) <= 1e-10 * scale + 1e-9)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.integers(1, 300),  # frequency (repeat buyers only)
+            st.floats(0.01, 5000.0),  # mean value
+            st.integers(1, 50),  # weight
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+    params=st.tuples(st.floats(0.05, 30.0), st.floats(0.05, 30.0), st.floats(0.05, 500.0)),
+)
+def test_the_gamma_gamma_objective_is_the_weighted_per_row_likelihood(
+    rows: list[tuple[int, float, int]], params: tuple[float, ...]
+) -> None:
+    x = np.array([float(f) for f, _, _ in rows])
+    m = np.array([v for _, v, _ in rows])
+    weight = np.array([float(w) for _, _, w in rows])
+    point = np.array(params)
+    ll, grad = gamma_gamma_log_likelihood(point, x, m)
+    total, gradient = GammaGammaObjective(x, m, weight)(point)
+    scale = float(np.sum(weight * np.abs(ll)))
+    assert abs(total - float(np.sum(weight * ll))) <= 1e-11 * scale + 1e-9
+    want = np.array([np.sum(weight * g) for g in grad])
+    bound = np.sum(weight * np.abs(grad), axis=1) * 1e-10 + 1e-9
+    assert np.all(np.abs(gradient - want) <= bound)
+
+
+@pytest.mark.parametrize("weights", [[1, 1, 1, 1], [3, 1, 2, 5]])
+def test_weighted_correlation_is_the_correlation_of_repeated_rows(weights: list[int]) -> None:
+    x = np.array([1.0, 2.0, 5.0, 9.0])
+    y = np.array([10.0, 8.0, 30.0, 4.0])
+    w = np.array(weights, dtype=np.float64)
+    want = np.corrcoef(np.repeat(x, weights), np.repeat(y, weights))[0, 1]
+    assert _weighted_correlation(x, y, w) == pytest.approx(want, rel=1e-12)
+    assert np.isnan(_weighted_correlation(x, np.full(4, 7.0), w))  # no spread: undefined
 
 
 def test_gamma_gamma_gradient_matches_central_differences() -> None:

@@ -888,23 +888,14 @@ def test_date_as_of_before_a_day_without_midnight() -> None:
     assert curve["timeline"].null_count() == 0  # got: a null timeline, NaN survival
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG (spec): churned_at = last + inactive_after is earlier than a time at which the "
-        "same customer is reported active, after a purchase on a month end with a month "
-        "window: 28 Feb 2023 + 1mo = 28 Mar, but 31 Mar - 1mo = 28 Feb keeps them active to "
-        "31 Mar; a censored duration then exceeds the later churn duration"
-    ),
-)
 def test_churn_is_never_before_a_time_the_customer_was_active() -> None:
     frame = make_orders([(1, date(2023, 1, 10), 5.0), (1, date(2023, 2, 28), 5.0)])
     active = cm.customer_summary(frame, inactive_after="1mo", as_of=date(2023, 3, 30))
     later = cm.customer_summary(frame, inactive_after="1mo", as_of=date(2023, 4, 30))
     assert active["status"].item() == "active"  # observed active to the end of 30 March
     assert later["status"].item() == "churned"
-    # got: churned_at 28 March, tenure 77 days < the 80 days observed active before
-    assert later["churned_at"].item() >= date(2023, 3, 31)
+    # was: churned_at 28 March, tenure 77 days < the 79 days observed active before
+    assert later["churned_at"].item() == date(2023, 3, 31)
     assert later["tenure_days"].item() >= active["tenure_days"].item()
 
 

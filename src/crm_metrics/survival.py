@@ -71,7 +71,7 @@ def _summary_plan(data: _api.Input, keys: Sequence[str], hz: Horizon, window: st
     else:
         active = last_active_day(last, window) >= pl.col("_end_day")
         stop = _api.as_dtype(pl.col("_end_day"), pl.Date(), dtype)
-    churned_at = pl.when(~active).then(last.dt.offset_by(window))
+    churned_at = pl.when(~active).then(_churn_instant(last, window))
     until = pl.min_horizontal(stop, churned_at)
     return per.select(
         *keys,
@@ -89,6 +89,27 @@ def _summary_plan(data: _api.Input, keys: Sequence[str], hz: Horizon, window: st
         .alias("status"),
         churned_at.alias("churned_at"),
         _days(until, pl.col("first_order_at")).alias("tenure_days"),
+    )
+
+
+def _churn_instant(last: pl.Expr, window: str) -> pl.Expr:
+    """The last instant at which a purchase at ``last`` still makes its customer active.
+
+    ``last + window``, except that calendar subtraction clamps month ends
+    (31 March − 1 month is 28 February): after a purchase on the last day of
+    a month, a month-long window keeps the customer active to the *end* of
+    the month ``window`` later (:func:`~crm_metrics._engine.periods.last_active_day`),
+    so the shifted instant moves on by the days left in that month.
+    """
+    shifted = last.dt.offset_by(window)
+    if not window.endswith(("mo", "q", "y")):
+        return shifted
+    day, later = last.dt.date(), shifted.dt.date()
+    rest = (later.dt.month_end() - later).dt.total_days()
+    return (
+        pl.when(day == day.dt.month_end())
+        .then(shifted.dt.offset_by(pl.format("{}d", rest)))
+        .otherwise(shifted)
     )
 
 
@@ -119,7 +140,8 @@ def customer_summary(
         ``orders`` (purchases, Int64), ``revenue`` (net of refunds),
         ``refunds`` (the refunded amount, positive), ``average_order_value``
         (revenue ÷ orders), ``status`` (Enum ``active`` / ``churned``),
-        ``churned_at`` (last purchase + ``inactive_after``, null while active),
+        ``churned_at`` (the last purchase + ``inactive_after``: the last
+        instant at which the customer is still active; null while active),
         ``tenure_days`` (Float64: from the first purchase to ``churned_at``, or
         to ``as_of`` for active customers).
 
@@ -127,10 +149,11 @@ def customer_summary(
     -----
     A customer is active at ``as_of`` when their last purchase is on or after
     ``as_of - inactive_after`` (the definition of :func:`customer_movements`).
-    Known limitation: with month windows, calendar subtraction clamps month
-    ends (31 March − 1 month is 28 February), so after a purchase on the last
-    day of a month ``churned_at`` (purchase + window) can be up to three days
-    before the last day on which the customer still counts as active.
+    With month windows, calendar subtraction clamps month ends (31 March − 1
+    month is 28 February), so a purchase on the last day of a month keeps its
+    customer active to the end of the month ``inactive_after`` later:
+    ``churned_at`` for a purchase on 28 February 2023 with ``"1mo"`` is 31
+    March, not 28 March.
     Customers with refunds but no purchase by ``as_of`` have no history and
     are left out; orders after ``as_of`` are ignored.
 

@@ -114,18 +114,17 @@ class BetaGeoObjective:
     """The weighted BG/NBD log-likelihood of a whole summary and its gradient, fast.
 
     Equal to ``sum(weight * beta_geo_log_likelihood(...))`` (and the weighted
-    gradient) but arranged for an optimiser that evaluates it dozens of times:
-
-    * the terms that depend on ``x`` alone (``gammaln`` and ``digamma`` of
-      ``r + x``, ``b + x``, ``a + b + x``) are evaluated once per distinct
-      frequency (a few hundred) with the total weight of its rows;
-    * rows without a repeat purchase have no ``a4`` term and are handled
-      apart, without ``-inf`` arithmetic;
-    * weighted sums are ``numpy`` reductions, not a matrix product, which
-      OpenBLAS would spread over threads that spin on a busy machine.
+    gradient) but arranged for an optimiser that evaluates it dozens of times.
+    Every term that depends on one of ``x``, ``t_x`` or ``T`` alone is summed
+    per distinct value (a few hundred frequencies, a thousand days) with the
+    total weight of its rows; per row is left only what mixes them, the log
+    odds of having dropped out after the last purchase,
+    ``a4 - a3 = log a - log(b + x - 1) + (r + x) (log(α + T) - log(α + t_x))``,
+    through ``softplus`` and ``expit``, and four weighted sums. Rows without a
+    repeat purchase (no ``a4`` term) are summed per distinct ``T``.
 
     On a 200k-customer daily summary (151k distinct rows) one evaluation takes
-    about a quarter of the per-row function's time.
+    about a fifth of the per-row function's time.
     """
 
     def __init__(self, x: Array, t_x: Array, T: Array, weight: Array) -> None:
@@ -133,51 +132,51 @@ class BetaGeoObjective:
         self.x_weight = np.bincount(index, weights=weight, minlength=len(self.x_values))
         self.total = float(weight.sum())
         repeat = x > 0
-        self.once_T, self.once_w = T[~repeat], weight[~repeat]
+        # T: every row; per distinct value, the weight and weight * x of its rows
+        self.T_values, T_index = np.unique(T, return_inverse=True)
+        self.T_weight = np.bincount(T_index, weights=weight, minlength=len(self.T_values))
+        self.T_weight_x = np.bincount(T_index, weights=weight * x, minlength=len(self.T_values))
+        # repeat buyers, row by row (indices into their distinct values)
+        self.repeat_x_values, self.x_of_row = np.unique(x[repeat], return_inverse=True)
+        self.T_of_row = T_index[repeat]
+        self.t_values, self.t_of_row = np.unique(t_x[repeat], return_inverse=True)
         self.x, self.w = x[repeat], weight[repeat]
-        # recency and age take few distinct values (whole days or weeks): logs and
-        # reciprocals are computed per value and gathered
-        self.T_values, self.T_index = np.unique(T[repeat], return_inverse=True)
-        self.t_values, self.t_index = np.unique(t_x[repeat], return_inverse=True)
 
     def __call__(self, params: Array) -> tuple[float, Array]:
         """The weighted log-likelihood and its gradient in (r, alpha, a, b)."""
         r, alpha, a, b = params
         xv, xw = self.x_values, self.x_weight
-        # terms of x alone, per distinct x
-        ll = float(
-            xw @ (gammaln(r + xv) + gammaln(b + xv) - gammaln(a + b + xv))
-            + self.total * (r * np.log(alpha) - gammaln(r) + gammaln(a + b) - gammaln(b))
+        n = self.total
+        psi_ab, psi_abx = digamma(a + b), float(xw @ digamma(a + b + xv))
+        # a1 + a2, per distinct x
+        ll = float(xw @ (gammaln(r + xv) + gammaln(b + xv) - gammaln(a + b + xv))) + n * (
+            r * np.log(alpha) - gammaln(r) + gammaln(a + b) - gammaln(b)
         )
-        d_r = float(xw @ digamma(r + xv)) + self.total * (np.log(alpha) - digamma(r))
-        d_alpha = self.total * r / alpha
-        psi_abx = float(xw @ digamma(a + b + xv))
-        d_a = self.total * digamma(a + b) - psi_abx
-        d_b = float(xw @ digamma(b + xv)) + self.total * (digamma(a + b) - digamma(b)) - psi_abx
-        # customers without a repeat purchase: the tail is a3 alone
-        log_T0 = np.log(alpha + self.once_T)
-        ll -= r * float(np.sum(self.once_w * log_T0))
-        d_r -= float(np.sum(self.once_w * log_T0))
-        d_alpha -= r * float(np.sum(self.once_w / (alpha + self.once_T)))
-        # repeat buyers: log(exp(a3) + exp(a4)) with a4 - a3 = log-odds of being dead
-        x, w = self.x, self.w
-        rx = r + x
-        log_T = np.log(alpha + self.T_values)[self.T_index]
-        log_t = np.log(alpha + self.t_values)[self.t_index]
-        inverse_T = (1.0 / (alpha + self.T_values))[self.T_index]
-        inverse_t = (1.0 / (alpha + self.t_values))[self.t_index]
-        b_x1 = b + x - 1
-        a3 = -rx * log_T
-        odds = np.log(a) - np.log(b_x1) + rx * (log_T - log_t)
-        tail = a3 + np.logaddexp(0.0, odds)
-        w4 = special.expit(odds)
-        w3 = 1.0 - w4
-        ll += float(np.sum(w * tail))
-        d_r -= float(np.sum(w * (w3 * log_T + w4 * log_t)))
-        d_alpha -= float(np.sum(w * rx * (w3 * inverse_T + w4 * inverse_t)))
-        weighted_w4 = w * w4
-        d_a += float(np.sum(weighted_w4)) / a
-        d_b -= float(np.sum(weighted_w4 / b_x1))
+        d_r = float(xw @ digamma(r + xv)) + n * (np.log(alpha) - digamma(r))
+        d_alpha = n * r / alpha
+        d_a = n * psi_ab - psi_abx
+        d_b = float(xw @ digamma(b + xv)) + n * (psi_ab - digamma(b)) - psi_abx
+        # a3 = -(r + x) log(α + T), every row, per distinct T
+        log_T_values = np.log(alpha + self.T_values)
+        inverse_T_values = 1.0 / (alpha + self.T_values)
+        rx_weight = r * self.T_weight + self.T_weight_x  # sum of w (r + x) per T
+        ll -= float(rx_weight @ log_T_values)
+        d_r -= float(self.T_weight @ log_T_values)
+        d_alpha -= float(rx_weight @ inverse_T_values)
+        # repeat buyers: log(e^a3 + e^a4) = a3 + softplus(odds), odds = a4 - a3
+        rx = r + self.x
+        log_gap = log_T_values[self.T_of_row] - np.log(alpha + self.t_values)[self.t_of_row]
+        inverse_gap = (
+            inverse_T_values[self.T_of_row] - (1.0 / (alpha + self.t_values))[self.t_of_row]
+        )
+        inverse_b_x1 = (1.0 / (b + self.repeat_x_values - 1.0))[self.x_of_row]
+        odds = np.log(a) + np.log(inverse_b_x1) + rx * log_gap
+        ll += float(self.w @ np.logaddexp(0.0, odds))
+        dead = self.w * special.expit(odds)  # weight * P(the tail is a4)
+        d_r += float(dead @ log_gap)
+        d_alpha += float(dead @ (rx * inverse_gap))
+        d_a += float(dead.sum()) / a
+        d_b -= float(dead @ inverse_b_x1)
         return ll, np.array([d_r, d_alpha, d_a, d_b])
 
 
@@ -230,14 +229,16 @@ class BetaGeoFit:
         """
         ids, x, t_x, T = _summary_arrays(summary)
         (horizon,) = _times(t)
+        return ids.with_columns(pl.Series("expected_purchases", self._expected(x, t_x, T, horizon)))
+
+    def _expected(self, x: Array, t_x: Array, T: Array, horizon: float) -> Array:
+        """:meth:`expected_purchases` on checked arrays."""
         if abs(self.a - 1) < 1e-4:  # a removable 0/0 at a = 1: the mean of both sides
             step = np.array([0.0, 0.0, 1e-4, 0.0])
             below = _bgnbd_conditional(self.params - step, x, t_x, T, horizon)
             above = _bgnbd_conditional(self.params + step, x, t_x, T, horizon)
-            value = (below + above) / 2
-        else:
-            value = _bgnbd_conditional(self.params, x, t_x, T, horizon)
-        return ids.with_columns(pl.Series("expected_purchases", value))
+            return (below + above) / 2
+        return _bgnbd_conditional(self.params, x, t_x, T, horizon)
 
     def probability_alive(self, summary: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
         """P(alive at T | history): ``customer_id``, ``probability_alive``."""
@@ -451,6 +452,10 @@ class ParetoNBDFit:
         """E[purchases in the next ``t`` | history]: ``customer_id``, ``expected_purchases``."""
         ids, x, t_x, T = _summary_arrays(summary)
         (horizon,) = _times(t)
+        return ids.with_columns(pl.Series("expected_purchases", self._expected(x, t_x, T, horizon)))
+
+    def _expected(self, x: Array, t_x: Array, T: Array, horizon: float) -> Array:
+        """:meth:`expected_purchases` on checked arrays."""
         r, alpha, s, beta = self.params
         _, log_odds_dead = pareto_nbd_log_likelihood(self.params, x, t_x, T)
         alive = special.expit(-log_odds_dead)
@@ -463,7 +468,7 @@ class ParetoNBDFit:
                 / ((alpha + T) * (s - 1))
                 * (1 - ((beta + T) / (beta + T + horizon)) ** (s - 1))
             )
-        return ids.with_columns(pl.Series("expected_purchases", alive * rate))
+        return np.asarray(alive * rate, dtype=np.float64)
 
     def expected_purchases_population(self, t: float | Sequence[float]) -> pl.DataFrame:
         """E[X(t)] for a customer just acquired: ``t``, ``expected_purchases``."""
@@ -588,6 +593,15 @@ def fit_pareto_nbd(summary: pl.DataFrame | pl.LazyFrame) -> ParetoNBDFit:
 # ---------------------------------------------------------------------------- Gamma-Gamma
 
 
+def _weighted_correlation(x: Array, y: Array, weight: Array) -> float:
+    """Pearson's r of ``x`` and ``y`` over rows repeated ``weight`` times."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dx = x - np.average(x, weights=weight)
+        dy = y - np.average(y, weights=weight)
+        covariance = np.sum(weight * dx * dy)
+        return float(covariance / np.sqrt(np.sum(weight * dx * dx) * np.sum(weight * dy * dy)))
+
+
 def gamma_gamma_log_likelihood(params: Array, x: Array, m: Array) -> tuple[Array, Array]:
     """Per-row Gamma-Gamma log-likelihood of the mean value ``m`` of ``x`` repeat purchases."""
     p, q, gamma = params
@@ -605,6 +619,50 @@ def gamma_gamma_log_likelihood(params: Array, x: Array, m: Array) -> tuple[Array
     d_q = digamma(px + q) - digamma(q) + np.log(gamma) - np.log(gamma + m * x)
     d_gamma = q / gamma - (px + q) / (gamma + m * x)
     return ll, np.stack([d_p, d_q, d_gamma])
+
+
+class GammaGammaObjective:
+    """The weighted Gamma-Gamma log-likelihood of a summary and its gradient, fast.
+
+    Equal to ``sum(weight * gamma_gamma_log_likelihood(...))`` (and the
+    weighted gradient): the ``gammaln`` and ``digamma`` terms depend on ``x``
+    alone and are evaluated once per distinct frequency, the terms without a
+    parameter inside a logarithm are summed once, and only ``log(gamma + m x)``
+    is left per row.
+    """
+
+    def __init__(self, x: Array, m: Array, weight: Array) -> None:
+        self.x_values, index = np.unique(x, return_inverse=True)
+        self.x_weight = np.bincount(index, weights=weight, minlength=len(self.x_values))
+        self.total = float(weight.sum())
+        log_m, log_x = np.log(m), np.log(x)
+        self.sum_log_m = float(np.sum(weight * log_m))
+        self.sum_x_log_mx = float(np.sum(weight * x * (log_m + log_x)))
+        self.spend, self.wx, self.w = m * x, weight * x, weight
+
+    def __call__(self, params: Array) -> tuple[float, Array]:
+        """The weighted log-likelihood and its gradient in (p, q, gamma)."""
+        p, q, gamma = params
+        pxv = p * self.x_values
+        xw = self.x_weight
+        log_total = np.log(gamma + self.spend)
+        inverse_total = 1.0 / (gamma + self.spend)
+        sum_wx_log = float(np.sum(self.wx * log_total))
+        sum_w_log = float(np.sum(self.w * log_total))
+        ll = (
+            float(xw @ (gammaln(pxv + q) - gammaln(pxv)))
+            + self.total * (q * np.log(gamma) - gammaln(q))
+            + p * self.sum_x_log_mx
+            - self.sum_log_m
+            - p * sum_wx_log
+            - q * sum_w_log
+        )
+        psi_pxq = digamma(pxv + q)
+        d_p = float(xw @ (self.x_values * (psi_pxq - digamma(pxv)))) + self.sum_x_log_mx
+        d_p -= sum_wx_log
+        d_q = float(xw @ psi_pxq) + self.total * (np.log(gamma) - digamma(q)) - sum_w_log
+        d_gamma = self.total * q / gamma - float(np.sum((p * self.wx + q * self.w) * inverse_total))
+        return ll, np.array([d_p, d_q, d_gamma])
 
 
 @dataclass(frozen=True, slots=True)
@@ -692,9 +750,7 @@ def fit_gamma_gamma(summary: pl.DataFrame | pl.LazyFrame) -> GammaGammaFit:
     assert data.m is not None
     m = data.m
     if data.weight.size > 2:
-        corr = np.corrcoef(
-            np.repeat(data.x, data.weight.astype(int)), np.repeat(m, data.weight.astype(int))
-        )[0, 1]
+        corr = _weighted_correlation(data.x, m, data.weight)
         if np.isfinite(corr) and abs(corr) > 0.3:
             warnings.warn(
                 f"Frequency and monetary value are correlated (Pearson r = {corr:.2f}); "
@@ -703,16 +759,18 @@ def fit_gamma_gamma(summary: pl.DataFrame | pl.LazyFrame) -> GammaGammaFit:
                 stacklevel=2,
             )
 
+    objective = GammaGammaObjective(data.x, m, data.weight)
+
     def negative(log_params: Array) -> tuple[float, Array]:
         params = np.exp(log_params)
-        ll, grad = gamma_gamma_log_likelihood(params, data.x, m)
-        return -float(np.dot(data.weight, ll)), -(grad @ data.weight) * params
+        ll, grad = objective(params)
+        return -ll, -grad * params
 
     start = np.array([1.0, 2.0, float(np.average(m, weights=data.weight))])
     params, ll, ok = maximise(negative, start, model="Gamma-Gamma", scale=data.weight.sum())
 
     def gradient(p: Array) -> Array:
-        return -(gamma_gamma_log_likelihood(p, data.x, m)[1] @ data.weight)
+        return -objective(p)[1]
 
     errors = standard_errors(gradient, params)
     names = ("p", "q", "gamma")

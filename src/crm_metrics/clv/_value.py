@@ -6,7 +6,7 @@ import numpy as np
 import polars as pl
 
 from crm_metrics._engine.periods import parse_every
-from crm_metrics.clv._models import BetaGeoFit, GammaGammaFit, ParetoNBDFit
+from crm_metrics.clv._models import BetaGeoFit, GammaGammaFit, ParetoNBDFit, _summary_arrays
 from crm_metrics.exceptions import ArgumentError
 from crm_metrics.typing import FrameT
 
@@ -131,10 +131,11 @@ def customer_lifetime_value(
             raise ArgumentError(msg)
     step = _days(horizon_unit, "horizon_unit") / _days(time_unit, "time_unit")
     frame = summary.lazy().collect() if isinstance(summary, pl.LazyFrame) else summary
+    _, x, t_x, T = _summary_arrays(frame)  # checked once for every period of the horizon
     cumulative = np.column_stack(
         [np.zeros(frame.height)]
         + [
-            purchase_fit.expected_purchases(frame, i * step)["expected_purchases"].to_numpy()
+            purchase_fit._expected(x, t_x, T, i * step)
             for i in range(1, horizon + 1)  # one vectorised pass per period of the horizon
         ]
     )
