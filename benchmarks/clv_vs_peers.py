@@ -410,8 +410,13 @@ def summary_breakdown(orders: pl.DataFrame, repeat: int) -> list[tuple[str, Timi
             lambda: (
                 purchases.select(packed.alias("_key"), "amount")
                 .sort("_key")
-                .group_by(pl.col("_key") // 2**32)
-                .agg(pl.col("_key").min(), pl.col("_key").max(), pl.len(), amount.sum())
+                .group_by((pl.col("_key") // 2**32).alias("_customer"))
+                .agg(
+                    pl.col("_key").min().alias("_first"),
+                    pl.col("_key").max().alias("_last"),
+                    pl.len(),
+                    amount.sum(),
+                )
                 .collect()
             ),
         ),

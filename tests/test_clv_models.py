@@ -35,6 +35,7 @@ from crm_metrics.clv._models import (
     GammaGammaObjective,
     _weighted_correlation,
     beta_geo_log_likelihood,
+    distinct_pairs,
     gamma_gamma_log_likelihood,
     pareto_nbd_log_likelihood,
 )
@@ -327,6 +328,35 @@ def test_the_gamma_gamma_objective_is_the_weighted_per_row_likelihood(
     want = np.array([np.sum(weight * g) for g in grad])
     bound = np.sum(weight * np.abs(grad), axis=1) * 1e-10 + 1e-9
     assert np.all(np.abs(gradient - want) <= bound)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(st.integers(0, 60), st.floats(0.0, 1.0), st.sampled_from([5.0, 38.5, 39.0])),
+        min_size=1,
+        max_size=30,
+    ),
+    horizon=st.sampled_from([0.0, 1.0, 30.4, 365.0]),
+    a=st.sampled_from([0.79, 1.0, 1.00004, 2.5]),
+)
+def test_expected_purchases_per_distinct_pair_equal_per_row(
+    rows: list[tuple[int, float, float]], horizon: float, a: float
+) -> None:
+    # customer_lifetime_value computes the hypergeometric term once per distinct
+    # (x, T): the same numbers as row by row, bit for bit
+    x = np.array([float(f) for f, _, _ in rows])
+    T = np.array([t for _, _, t in rows])
+    t_x = np.where(x > 0, np.array([s for _, s, _ in rows]) * T, 0.0)
+    fit = cm.clv.BetaGeoFit(
+        r=0.24, alpha=4.41, a=a, b=2.43, log_likelihood=0.0, std_errors={},
+        n_customers=len(rows), converged=True, params=np.array([0.24, 4.41, a, 2.43]),
+    )  # fmt: skip
+    pairs = distinct_pairs(x, T)
+    assert len(pairs[0]) == len({(f, t) for f, _, t in rows})
+    np.testing.assert_array_equal(
+        fit._expected(x, t_x, T, horizon, pairs=pairs), fit._expected(x, t_x, T, horizon)
+    )
 
 
 @pytest.mark.parametrize("weights", [[1, 1, 1, 1], [3, 1, 2, 5]])

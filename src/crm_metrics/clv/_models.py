@@ -180,19 +180,46 @@ class BetaGeoObjective:
         return ll, np.array([d_r, d_alpha, d_a, d_b])
 
 
-def _bgnbd_conditional(params: Array, x: Array, t_x: Array, T: Array, horizon: float) -> Array:
+Pairs = tuple[Array, Array, NDArray[np.intp]]
+"""Distinct (x, T) pairs of a summary and, per row, the index of its pair."""
+
+
+def distinct_pairs(x: Array, T: Array) -> Pairs:
+    """The distinct (``x``, ``T``) pairs (one sort) and each row's pair index.
+
+    The conditional expectation's hypergeometric term depends on ``x`` and
+    ``T`` only: a million customers of a daily summary share about 60,000
+    pairs, so the term is computed 16 times less often.
+    """
+    values, index = np.unique(x + 1j * T, return_inverse=True)  # lexicographic: x, then T
+    return (
+        np.ascontiguousarray(values.real, dtype=np.float64),
+        np.ascontiguousarray(values.imag, dtype=np.float64),
+        index.astype(np.intp, copy=False),
+    )
+
+
+def _bgnbd_conditional(
+    params: Array, x: Array, t_x: Array, T: Array, horizon: float, *, pairs: Pairs | None = None
+) -> Array:
     """E[X(t) | x, t_x, T] of Fader, Hardie & Lee (2005, eq. 10), without overflow.
 
     Euler's transformation folds ((α+T)/(α+T+t))^(r+x) · 2F1(r+x, b+x; a+b+x−1; z)
     into ((α+T)/(α+T+t))^(a−1) · 2F1(a+b−r−1, a−1; a+b+x−1; z), which stays
-    finite for large x and long horizons.
+    finite for large x and long horizons. ``pairs`` (:func:`distinct_pairs`)
+    computes that term once per distinct (x, T).
     """
     r, alpha, a, b = params
     with np.errstate(all="ignore"):
-        z = horizon / (alpha + T + horizon)
-        log_rest = np.log(alpha + T) - np.log(alpha + T + horizon)  # log(1 − z)
-        folded = np.exp((a - 1) * log_rest) * special.hyp2f1(a + b - r - 1, a - 1, a + b + x - 1, z)
-        numerator = (a + b + x - 1) / (a - 1) * (1 - folded)
+        px, pT = (pairs[0], pairs[1]) if pairs is not None else (x, T)
+        z = horizon / (alpha + pT + horizon)
+        log_rest = np.log(alpha + pT) - np.log(alpha + pT + horizon)  # log(1 − z)
+        folded = np.exp((a - 1) * log_rest) * special.hyp2f1(
+            a + b - r - 1, a - 1, a + b + px - 1, z
+        )
+        numerator = (a + b + px - 1) / (a - 1) * (1 - folded)
+        if pairs is not None:
+            numerator = numerator[pairs[2]]
         log_odds = np.where(
             x > 0,
             np.log(a)
@@ -231,14 +258,16 @@ class BetaGeoFit:
         (horizon,) = _times(t)
         return ids.with_columns(pl.Series("expected_purchases", self._expected(x, t_x, T, horizon)))
 
-    def _expected(self, x: Array, t_x: Array, T: Array, horizon: float) -> Array:
-        """:meth:`expected_purchases` on checked arrays."""
+    def _expected(
+        self, x: Array, t_x: Array, T: Array, horizon: float, *, pairs: Pairs | None = None
+    ) -> Array:
+        """:meth:`expected_purchases` on checked arrays (``pairs``: :func:`distinct_pairs`)."""
         if abs(self.a - 1) < 1e-4:  # a removable 0/0 at a = 1: the mean of both sides
             step = np.array([0.0, 0.0, 1e-4, 0.0])
-            below = _bgnbd_conditional(self.params - step, x, t_x, T, horizon)
-            above = _bgnbd_conditional(self.params + step, x, t_x, T, horizon)
+            below = _bgnbd_conditional(self.params - step, x, t_x, T, horizon, pairs=pairs)
+            above = _bgnbd_conditional(self.params + step, x, t_x, T, horizon, pairs=pairs)
             return (below + above) / 2
-        return _bgnbd_conditional(self.params, x, t_x, T, horizon)
+        return _bgnbd_conditional(self.params, x, t_x, T, horizon, pairs=pairs)
 
     def probability_alive(self, summary: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
         """P(alive at T | history): ``customer_id``, ``probability_alive``."""
@@ -454,8 +483,10 @@ class ParetoNBDFit:
         (horizon,) = _times(t)
         return ids.with_columns(pl.Series("expected_purchases", self._expected(x, t_x, T, horizon)))
 
-    def _expected(self, x: Array, t_x: Array, T: Array, horizon: float) -> Array:
-        """:meth:`expected_purchases` on checked arrays."""
+    def _expected(
+        self, x: Array, t_x: Array, T: Array, horizon: float, *, pairs: Pairs | None = None
+    ) -> Array:
+        """:meth:`expected_purchases` on checked arrays (``pairs`` is not needed here)."""
         r, alpha, s, beta = self.params
         _, log_odds_dead = pareto_nbd_log_likelihood(self.params, x, t_x, T)
         alive = special.expit(-log_odds_dead)

@@ -6,7 +6,13 @@ import numpy as np
 import polars as pl
 
 from crm_metrics._engine.periods import parse_every
-from crm_metrics.clv._models import BetaGeoFit, GammaGammaFit, ParetoNBDFit, _summary_arrays
+from crm_metrics.clv._models import (
+    BetaGeoFit,
+    GammaGammaFit,
+    ParetoNBDFit,
+    _summary_arrays,
+    distinct_pairs,
+)
 from crm_metrics.exceptions import ArgumentError
 from crm_metrics.typing import FrameT
 
@@ -132,20 +138,18 @@ def customer_lifetime_value(
     step = _days(horizon_unit, "horizon_unit") / _days(time_unit, "time_unit")
     frame = summary.lazy().collect() if isinstance(summary, pl.LazyFrame) else summary
     _, x, t_x, T = _summary_arrays(frame)  # checked once for every period of the horizon
-    cumulative = np.column_stack(
-        [np.zeros(frame.height)]
-        + [
-            purchase_fit._expected(x, t_x, T, i * step)
-            for i in range(1, horizon + 1)  # one vectorised pass per period of the horizon
-        ]
-    )
-    discount = (1 + discount_rate) ** -np.arange(1, horizon + 1, dtype=np.float64)
-    discounted = np.diff(cumulative, axis=1) @ discount
+    pairs = distinct_pairs(x, T) if isinstance(purchase_fit, BetaGeoFit) else None
+    previous = np.zeros(frame.height)
+    discounted = np.zeros(frame.height)
+    for i in range(1, horizon + 1):  # one vectorised pass per period of the horizon
+        cumulative = purchase_fit._expected(x, t_x, T, i * step, pairs=pairs)
+        discounted += (cumulative - previous) * (1 + discount_rate) ** -i
+        previous = cumulative
     values = value_fit.expected_average_value(frame)
     average = values["expected_average_value"].to_numpy()
     return values.select(
         pl.first(),
-        pl.Series("expected_purchases", cumulative[:, -1]),
+        pl.Series("expected_purchases", previous),
         pl.Series("expected_average_value", average),
         pl.Series("clv", margin * average * discounted),
     )
