@@ -54,11 +54,12 @@ def _summary_plan(data: _api.Input, keys: Sequence[str], hz: Horizon, window: st
         )
         .group_by([*keys, "customer_id"])
         .agg(
-            ts.filter(bought).min().alias("first_order_at"),
-            ts.filter(bought).max().alias("last_order_at"),
+            # when/then rather than filter: streaming aggregations, not per-group slices
+            pl.when(bought).then(ts).min().alias("first_order_at"),
+            pl.when(bought).then(ts).max().alias("last_order_at"),
             bought.sum().cast(pl.Int64).alias("orders"),
             amount.sum().alias("revenue"),
-            (-amount.filter(~bought)).sum().alias("refunds"),
+            pl.when(~bought).then(-amount).otherwise(0.0).sum().alias("refunds"),
             pl.col("_end_day").first(),
             *([pl.col("_instant").first()] if end is not None else []),
         )

@@ -143,7 +143,13 @@ def customer_lifetime_value(
     in_window = hz.observed(ts) & hz.after_window(ts, window)
     buying = pl.col("amount") >= 0
     stats = [
-        pl.col("customer_id").filter(buying).n_unique().cast(pl.Int64).alias("customers"),
+        # when/then rather than filter: ~3x faster in the streaming group_by (as in revenue)
+        pl.when(buying)
+        .then(pl.col("customer_id"))
+        .drop_nulls()
+        .n_unique()
+        .cast(pl.Int64)
+        .alias("customers"),
         buying.sum().cast(pl.Int64).alias("_purchases"),
         pl.col("amount").cast(pl.Float64).sum().alias("_revenue"),
     ]
