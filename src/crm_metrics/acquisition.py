@@ -251,23 +251,30 @@ def customer_acquisition_cost(
         day = pl.col("_day")
     hz_spend = horizon("spent_at", money.schema["spent_at"], day)
     hz = horizon(_ACQUIRED, acquired.dtype, day)
+    if as_of is None:
+        # the end is the latest date of both frames: every dated row is observed. A
+        # comparison with the joined-in end would also turn the cross join into an
+        # inequality join (Polars 2.1), three times the cost of the whole KPI.
+        spend_seen = pl.col("spent_at").is_not_null()
+        acquired_seen = pl.col(_ACQUIRED).is_not_null()
+    else:
+        spend_seen = hz_spend.observed(pl.col("spent_at"))
+        acquired_seen = hz.observed(pl.col(_ACQUIRED))
+    # the end of observation as plain columns before the group-bys: a computed
+    # expression inside an aggregation is evaluated group by group (Polars 2.1)
+    ends = [hz.last_day.alias("_last"), hz.end_day.alias("_end_day")]
+    last_and_end = [pl.col("_last").first(), pl.col("_end_day").first()]
     spent = (
-        spend_frame.filter(hz_spend.observed(pl.col("spent_at")))
+        spend_frame.filter(spend_seen)
+        .with_columns(ends)
         .group_by([*keys, period.number(pl.col("spent_at")).alias("j")])
-        .agg(
-            pl.col("amount").sum().alias("spend"),
-            hz.last_day.first().alias("_last"),
-            hz.end_day.first().alias("_end_day"),
-        )
+        .agg(pl.col("amount").sum().alias("spend"), *last_and_end)
     )
     new = (
-        acquired_frame.filter(hz.observed(pl.col(_ACQUIRED)))
+        acquired_frame.filter(acquired_seen)
+        .with_columns(ends)
         .group_by([*keys, period.number(pl.col(_ACQUIRED)).alias("j")])
-        .agg(
-            pl.len().cast(pl.Int64).alias("new_customers"),
-            hz.last_day.first().alias("_last"),
-            hz.end_day.first().alias("_end_day"),
-        )
+        .agg(pl.len().cast(pl.Int64).alias("new_customers"), *last_and_end)
     )
     both = pl.concat(
         [
