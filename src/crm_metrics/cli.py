@@ -38,7 +38,7 @@ from crm_metrics.revenue import (
     purchase_frequency,
     revenue_growth_rate,
 )
-from crm_metrics.subscriptions import mrr_movements
+from crm_metrics.subscriptions import MRR_COLUMNS, mrr_movements
 from crm_metrics.value import cac_payback_months, customer_lifetime_value, ltv_to_cac
 
 if TYPE_CHECKING:
@@ -195,15 +195,7 @@ def _print_engine(data: CRMData, as_of: date, out: TextIO) -> None:
     print("\nRetention triangle, % of each monthly cohort buying in month k", file=out)
     print(_table(shown), file=out)
     bridge = mrr_movements(data["subscriptions"], as_of=as_of).tail(4)
-    money = (
-        "mrr_start",
-        "new_mrr",
-        "expansion_mrr",
-        "contraction_mrr",
-        "churned_mrr",
-        "reactivation_mrr",
-        "mrr_end",
-    )
+    money = [c for c in MRR_COLUMNS if "mrr" in c]  # the bridge's money columns, in order
     shown_bridge = bridge.select(
         pl.col("period_start").dt.strftime("%b %Y").alias("month"),
         *(pl.col(c).round(0).cast(pl.Int64) for c in money),

@@ -9,7 +9,7 @@ import polars as pl
 
 from crm_metrics import _api
 from crm_metrics._engine.cohorts import cohort_counts, customer_periods
-from crm_metrics._engine.order import entity_order, id_range
+from crm_metrics._engine.order import measured_order
 from crm_metrics._engine.periods import horizon, parse_every
 from crm_metrics.exceptions import ArgumentError
 
@@ -164,10 +164,9 @@ def cohort_retention(
         hz.observed(ts)
     )
     entity = [*keys, "customer_id"]
-    ids = id_range(data.frame, "customer_id") if data.eager and not keys else None
     rows = customer_periods(
         observed,
-        order=entity_order(data.schema, entity, id_range=ids),
+        order=measured_order(data.frame, entity, in_memory=data.eager),
         ts=_TS,
         every=period,
         cohort_ts=cohort_ts,

@@ -10,7 +10,7 @@ import polars as pl
 from crm_metrics import _api
 from crm_metrics._engine.activity import activity_runs, movement_counts
 from crm_metrics._engine.grid import period_span
-from crm_metrics._engine.order import entity_order, id_range
+from crm_metrics._engine.order import measured_order
 from crm_metrics._engine.periods import horizon, parse_duration, parse_every
 
 if TYPE_CHECKING:
@@ -63,10 +63,9 @@ def _movements_plan(
     ts = pl.col(_TS)
     observed = data.frame.select(*keys, "customer_id", _TS, "amount").filter(hz.observed(ts))
     entity = [*keys, "customer_id"]
-    ids = id_range(data.frame, "customer_id") if data.eager and not keys else None
     runs = activity_runs(
         observed.filter(pl.col("amount") >= 0),  # refunds are not purchases
-        order=entity_order(data.schema, entity, id_range=ids),
+        order=measured_order(data.frame, entity, in_memory=data.eager),
         ts=_TS,
         every=period,
         inactive_after=window,

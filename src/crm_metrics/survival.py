@@ -105,13 +105,9 @@ def _churn_instant(last: pl.Expr, window: str) -> pl.Expr:
     shifted = last.dt.offset_by(window)
     if not window.endswith(("mo", "q", "y")):
         return shifted
-    day, later = last.dt.date(), shifted.dt.date()
-    rest = (later.dt.month_end() - later).dt.total_days()
-    return (
-        pl.when(day == day.dt.month_end())
-        .then(shifted.dt.offset_by(pl.format("{}d", rest)))
-        .otherwise(shifted)
-    )
+    # the days by which the clamping carries the last active day past the shifted date
+    rest = (last_active_day(last, window) - shifted.dt.date()).dt.total_days()
+    return pl.when(rest > 0).then(shifted.dt.offset_by(pl.format("{}d", rest))).otherwise(shifted)
 
 
 def customer_summary(

@@ -73,11 +73,9 @@ def activity_runs(
     the next row's ``k`` is beyond this row's ``hi``. A row whose purchases
     reach no boundary (``hi == k``) starts nothing, and a run never needs it.
     """
+    reach = every.number(last_active_day(pl.col(ts).max(), inactive_after)).alias("hi")
     per_period = (
-        purchases.group_by(order.group_keys(every.number(pl.col(ts)), "k"))
-        .agg(every.number(last_active_day(pl.col(ts).max(), inactive_after)).alias("hi"))
-        .sort(order.sort_keys("k"), nulls_last=True)
-        .with_columns(order.unpack("k"))
+        order.grouped(purchases, every.number(pl.col(ts)), "k", [reach])
         .with_columns(order.same_as(1).not_().alias("is_new"))
         .filter(pl.col("hi") > pl.col("k"))
     )

@@ -52,12 +52,7 @@ def customer_periods(
     ]
     if cohort_ts is not None:
         aggs.append(pl.col(cohort_ts).min().alias("_cohort_ts"))
-    rows = (
-        observed.group_by(order.group_keys(every.number(pl.col(ts)), "p"))
-        .agg(aggs)
-        .sort(order.sort_keys("p"), nulls_last=True)
-        .with_columns(order.unpack("p"))
-    )
+    rows = order.grouped(observed, every.number(pl.col(ts)), "p", aggs)
     # rows are in (entity, p) order: count the purchase periods so far within the
     # entity from one running count, restarted where the entity changes
     starts, ends = order.same_as(1).not_(), order.same_as(-1).not_()

@@ -31,7 +31,7 @@ import polars as pl
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-__all__ = ["EntityOrder", "entity_order", "id_range"]
+__all__ = ["EntityOrder", "entity_order", "id_range", "measured_order"]
 
 _SHIFT = 2**32
 _OFFSET = 2**31
@@ -68,6 +68,21 @@ class EntityOrder:
         if self.packed == pl.Int128:
             ident = ident.fill_null(pl.lit(_NULL_ID, pl.Int128))
         return [(ident * _SHIFT + (period + _OFFSET)).alias(_KEY)]
+
+    def grouped(
+        self, frame: pl.LazyFrame, period: pl.Expr, name: str, aggs: Sequence[pl.Expr]
+    ) -> pl.LazyFrame:
+        """One row per (entity, period ``name``) with ``aggs``, in (entity, period) order.
+
+        The group-by, the sort and the unpacking of the key: stage 1 of the cohort
+        and activity plans.
+        """
+        return (
+            frame.group_by(self.group_keys(period, name))
+            .agg(aggs)
+            .sort(self.sort_keys(name), nulls_last=True)
+            .with_columns(self.unpack(name))
+        )
 
     def sort_keys(self, name: str) -> list[str]:
         """The columns to sort the grouped rows by: entity, then the period ``name``."""
@@ -138,3 +153,13 @@ def id_range(frame: pl.LazyFrame, column: str) -> tuple[int, int] | None:
     if low is None or high is None:
         return None
     return int(low), int(high)
+
+
+def measured_order(frame: pl.LazyFrame, entity: Sequence[str], *, in_memory: bool) -> EntityOrder:
+    """:func:`entity_order` for ``frame``, measuring the id range when it is in memory.
+
+    ``in_memory``: the frame is an eager, validated input (no null ids), whose
+    minimum and maximum id cost one pass over that column (5 ms at 10M rows).
+    """
+    ids = id_range(frame, entity[0]) if in_memory and len(entity) == 1 else None
+    return entity_order(frame.collect_schema(), entity, id_range=ids)

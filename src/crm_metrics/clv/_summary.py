@@ -7,7 +7,7 @@ from datetime import date, datetime
 import polars as pl
 
 from crm_metrics import _api
-from crm_metrics._engine.order import EntityOrder, entity_order, id_range
+from crm_metrics._engine.order import EntityOrder, measured_order
 from crm_metrics._engine.periods import Every, parse_every
 from crm_metrics.exceptions import ArgumentError
 from crm_metrics.typing import FrameT
@@ -15,6 +15,7 @@ from crm_metrics.typing import FrameT
 __all__ = ["calibration_holdout", "rfm_summary", "units_between"]
 
 _TS = "ordered_at"
+_NEEDS = ("customer_id", _TS, "amount")
 SUMMARY_COLUMNS = ("customer_id", "frequency", "recency", "T", "monetary_value")
 
 
@@ -212,9 +213,12 @@ def _summary_plan(
     observation_end: date | datetime | None,
     monetary: bool,
 ) -> pl.LazyFrame:
+    """The plan of :func:`rfm_summary`; ``orders`` may come validated already (an Input)."""
     period = parse_every(granularity, name="granularity")
     unit = parse_every(time_unit, name="time_unit")
-    data = _api.prepare(orders, "orders", needs=("customer_id", _TS, "amount"))
+    data = (
+        orders if isinstance(orders, _api.Input) else _api.prepare(orders, "orders", needs=_NEEDS)
+    )
     frame = data.frame.select("customer_id", _TS, "amount")
     # one row: the start of observation_end's period
     end = _observation_end(data, observation_end, period)
@@ -223,11 +227,7 @@ def _summary_plan(
     if observation_end is not None:
         # with the default end (the latest order's period) every purchase is in
         purchases = purchases.filter(period.start(pl.col(_TS).dt.date()) <= end)
-    order = entity_order(
-        data.schema,
-        ["customer_id"],
-        id_range=id_range(frame, "customer_id") if data.eager else None,
-    )
+    order = measured_order(frame, ["customer_id"], in_memory=data.eager)
     per = (
         _per_customer(purchases, period, order, monetary=monetary)
         .join(ends, how="cross")
@@ -324,14 +324,14 @@ def calibration_holdout(
             "Hint: pass a datetime.date, e.g. date(1997, 9, 30)."
         )
         raise ArgumentError(msg)
+    data = _api.prepare(orders, "orders", needs=_NEEDS)  # once, for both plans
     calibration = _summary_plan(
-        orders,
+        data,
         granularity=granularity,
         time_unit=time_unit,
         observation_end=calibration_end,
         monetary=True,
     )
-    data = _api.prepare(orders, "orders", needs=("customer_id", _TS, "amount"))
     cal_end = _observation_end(data, calibration_end, period, "calibration_end")
     if (
         isinstance(calibration_end, date)
