@@ -928,3 +928,16 @@ def test_equal_tenures_are_equal() -> None:
         (0.0, 100, 0),
         (tenure[0], 100, 100),
     ]  # got: (88.597..., 100, 99) and (88.597..., 1, 1)
+
+
+def test_median_at_an_exact_half_that_floats_round_up() -> None:
+    # 10 customers: 1 churns after 1 day, 2 after 2 days (of 9), 2 after 3 days (of 7):
+    # S(3) = 9/10 * 7/9 * 5/7 = 1/2 exactly, but the float product is 0.5000000000000001
+    start = date(2024, 3, 1)
+    lasts = [0, 1, 1, 2, 2, 10, 10, 10, 10, 10]  # the day of each customer's last order
+    rows = [(c, start, 1.0) for c in range(10)]
+    rows += [(c, start + timedelta(days=k), 1.0) for c, k in enumerate(lasts) if k]
+    frame = make_orders(rows)
+    curve = cm.survival_curve(frame, inactive_after="1d")
+    assert curve.filter(pl.col("timeline") == 3.0)["survival"].item() > 0.5  # the float
+    assert cm.median_lifetime(frame, inactive_after="1d").item() == 3.0  # got: 11.0

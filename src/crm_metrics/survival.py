@@ -351,8 +351,10 @@ def median_lifetime(
 
     Takes the arguments of :func:`survival_curve`. Returns the group keys and
     ``median_lifetime_days`` (Float64): the first ``timeline`` at which
-    ``survival`` is 0.5 or less, null when the curve never gets there (more
-    than half the customers are still active), as lifelines reports ``inf``.
+    ``survival`` is 0.5 or less (within a relative 1e-12, so that a curve
+    that is exactly 1/2 in exact arithmetic counts however the floats round),
+    null when the curve never gets there (more than half the customers are
+    still active), as lifelines reports ``inf``.
 
     Examples
     --------
@@ -381,7 +383,9 @@ def median_lifetime(
     keys: list[str] = _api.group_keys(group_by)
     curve = survival_curve(orders, inactive_after=inactive_after, group_by=keys, as_of=as_of)
     plan = curve.lazy()
-    first = pl.col("timeline").filter(pl.col("survival") <= 0.5).min()
+    # S is a float product of (1 - d/n): where it is exactly 1/2 in exact arithmetic it
+    # can land an ulp above; a relative tolerance of 1e-12 keeps such a tie a tie
+    first = pl.col("timeline").filter(pl.col("survival") <= 0.5 * (1 + 1e-12)).min()
     out = (
         plan.group_by(keys).agg(first.alias("median_lifetime_days")).sort(keys, nulls_last=True)
         if keys
